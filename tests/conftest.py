@@ -1,0 +1,107 @@
+"""Shared fixtures: one real database per test, SQLite file or PostgreSQL, built by Alembic.
+
+PostgreSQL comes from ``TRACEFOOD_TEST_POSTGRESQL_URL`` (default: the local ``test`` database
+with trust auth). Each test gets its own schema (``search_path``), so tests never see each
+other's rows. If PostgreSQL is unreachable the PostgreSQL half is skipped, unless
+``TRACEFOOD_REQUIRE_POSTGRESQL=1`` (set by ``.ci/run``), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from tracefood import schema
+from tracefood.ledger import Ledger, db
+from tracefood.ledger.keys import create_key
+
+VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+PG_URL = os.environ.get("TRACEFOOD_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("TRACEFOOD_REQUIRE_POSTGRESQL") == "1"
+ENGINES = ("sqlite", "postgresql")
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure to reach the server means "not available"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+_PG_PROBLEM: str | None | bool = False  # False: not probed yet
+
+
+def _require_postgres() -> None:
+    global _PG_PROBLEM
+    if _PG_PROBLEM is False:
+        _PG_PROBLEM = _postgres_available()
+    if _PG_PROBLEM:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (TRACEFOOD_REQUIRE_POSTGRESQL=1) but unreachable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
+
+
+@dataclass
+class Database:
+    """A fresh, empty database: ``url`` for engines and subprocesses, ``kind`` for reports."""
+
+    kind: str
+    url: str
+
+    def engine(self, **kwargs: object) -> Engine:
+        return db.make_engine(self.url, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database (no schema yet) on each engine."""
+    if request.param == "sqlite":
+        yield Database("sqlite", f"sqlite:///{tmp_path / 'ledger.db'}")
+        return
+    _require_postgres()
+    name = "t_" + secrets.token_hex(6)
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
+    try:
+        yield Database("postgresql", url.render_as_string(hide_password=False))
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated(database: Database) -> Iterator[Database]:
+    """The database with ``alembic upgrade head`` applied."""
+    engine = database.engine()
+    schema.upgrade(engine)
+    engine.dispose()
+    yield database
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.key"
+    create_key(path, "test.tracefood/ledger")
+    return path
+
+
+@pytest.fixture
+def ledger(migrated: Database, key_file: Path) -> Iterator[Ledger]:
+    """An empty ledger with a signing key, on each engine."""
+    opened = Ledger.open(migrated.url, key_file=key_file)
+    yield opened
+    opened.close()

@@ -1,0 +1,74 @@
+"""Canonical JSON bytes (RFC 8785, JSON Canonicalization Scheme) for everything that is hashed.
+
+Ledger entries are hashed and signed exactly as stored, so the same value must always give the
+same bytes. We accept a deliberately narrow JSON domain -- objects with string keys, arrays,
+strings, booleans, null and integers within +/-(2**53 - 1) -- and refuse floats outright
+(quantities travel as decimal strings): a float in hashed data is a portability bug waiting to
+happen (CONVENTIONS.md, rule 10).
+
+Within that domain RFC 8785 output is exactly ``orjson.dumps(value, OPT_SORT_KEYS)``, except
+that JCS orders keys by UTF-16 code units while orjson orders by code points; the two orders
+differ only when a key holds a character above U+FFFF. For those rare objects we hand the
+value to ``rfc8785`` (Trail of Bits' reference implementation). The fast path is ~60x faster
+than the reference and the test suite checks both agree on generated values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+import rfc8785
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class CanonicalError(ValueError):
+    """A value that cannot be hashed canonically; ``path`` names where (JSON-pointer style)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path or '/'}: {reason}")
+        self.path = path or "/"
+        self.reason = reason
+
+
+def _check(value: Any, path: str) -> bool:
+    """Validate ``value`` against the hashable domain; return True if a key is outside the BMP."""
+    astral = False
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(path, f"object key {key!r} is not a string")
+            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
+                astral = True
+            astral = _check(item, f"{path}/{key}") or astral
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            astral = _check(item, f"{path}/{index}") or astral
+    elif isinstance(value, bool) or value is None or isinstance(value, str):
+        pass
+    elif isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError(path, "integer outside +/-(2**53-1); send it as a decimal string")
+    elif isinstance(value, float):
+        raise CanonicalError(path, "floats are not allowed in hashed data; use a decimal string")
+    else:
+        raise CanonicalError(path, f"{type(value).__name__} is not a JSON value")
+    return astral
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value`` (see the module docstring)."""
+    astral = _check(value, "")
+    if astral:
+        return bytes(rfc8785.dumps(value))
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate in a string
+        raise CanonicalError("", str(exc)) from exc
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON bytes (the inverse of :func:`canonical_bytes` for stored entries)."""
+    return orjson.loads(data)

@@ -1,0 +1,101 @@
+"""Engines and transactions: every SQLite/PostgreSQL difference of the ledger lives here.
+
+Appends must be serialised or two writers read the same head and fork the chain. Measured
+(DESIGN.md): PostgreSQL needs READ COMMITTED plus ``pg_advisory_xact_lock`` (REPEATABLE READ
+reads a stale head); SQLite needs WAL and ``BEGIN IMMEDIATE`` (pysqlite's own deferred
+transactions let writers interleave). Reads that compute proofs run in one snapshot:
+REPEATABLE READ on PostgreSQL, a deferred transaction in WAL mode on SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tracefood.errors import InvalidParameter, NotInitialised
+
+# One advisory lock per ledger database: a stable 63-bit number.
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"tracefood-ledger-append").digest()[:8], "big") >> 1
+
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) -> Engine:
+    """Create an engine configured for ledger work on SQLite or PostgreSQL."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidParameter("TRACEFOOD_DATABASE_URL", f"not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        sync = sqlite_synchronous.upper()
+        if sync not in SQLITE_SYNCHRONOUS:
+            raise InvalidParameter("TRACEFOOD_SQLITE_SYNCHRONOUS", f"must be one of {SQLITE_SYNCHRONOUS}")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(engine, sync)
+        return engine
+    if backend == "postgresql":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(parsed, **kwargs)
+    raise InvalidParameter("TRACEFOOD_DATABASE_URL", f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 60000")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA synchronous = {synchronous}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("tracefood_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_postgresql(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One serialised write transaction: commits on success, rolls back on any exception."""
+    with engine.connect() as conn:
+        conn.execution_options(tracefood_write=True)
+        with conn.begin():
+            if is_postgresql(conn):
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+            yield conn
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction that sees one consistent snapshot of the ledger."""
+    with engine.connect() as conn:
+        if is_postgresql(conn):
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        trans = conn.begin()
+        try:
+            yield conn
+        finally:
+            # Never commit reads: rolling back ends the snapshot without side effects.
+            trans.rollback()
+
+
+def require_schema(conn: Connection) -> None:
+    """Raise :class:`NotInitialised` unless the ledger tables exist."""
+    if not inspect(conn).has_table("ledger_entries"):
+        raise NotInitialised("the database has no ledger yet: run `tracefood init`")

@@ -1,0 +1,451 @@
+"""The ledger: append entries, sign checkpoints, prove inclusion and consistency, verify.
+
+Each entry is stored as the RFC 8785 bytes of an envelope::
+
+    {"v": 1, "seq": n, "id": entry id, "kind": "event", "party": submitter or null,
+     "prev": base64 leaf hash of entry n-1 (32 zero bytes for n = 0),
+     "recorded": UTC record time, "payload": {...}}
+
+so the log is a hash chain (``prev``) and an RFC 6962 Merkle tree (leaf = SHA-256(0x00||bytes))
+at once. Appends run under the ledger lock (``db.write_transaction``); a batch is one
+transaction, so it lands whole or not at all. Entry ids make appends idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from tracefood.errors import Conflict, IntegrityError, InvalidEntry, InvalidParameter, LedgerKeyError, NotFound
+from tracefood.ledger import db, merkle, tree
+from tracefood.ledger.canonical import CanonicalError, canonical_bytes, loads
+from tracefood.ledger.keys import load_key
+from tracefood.ledger.models import checkpoints, entries
+from tracefood.ledger.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint, sign_checkpoint
+
+ENVELOPE_VERSION = 1
+GENESIS_PREV = bytes(32)
+MAX_ENTRY_BYTES = 1 << 20
+MAX_ID_LENGTH = 255
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """What a caller asks the ledger to record."""
+
+    payload: Mapping[str, Any]
+    entry_id: str | None = None
+    kind: str = "event"
+    party: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where an entry sits in the ledger. ``created`` is False for an idempotent repeat."""
+
+    seq: int
+    entry_id: str
+    leaf_hash: bytes
+    recorded: str
+    created: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_id": self.entry_id,
+            "leaf_hash": b64(self.leaf_hash),
+            "recorded": self.recorded,
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    entry_id: str
+    leaf_hash: bytes
+    body: bytes
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        value = loads(self.body)
+        assert isinstance(value, dict)
+        return value
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    index: int
+    size: int
+    leaf_hash: bytes
+    path: list[bytes]
+    root: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "size": self.size,
+            "leaf_hash": b64(self.leaf_hash),
+            "proof": [b64(h) for h in self.path],
+            "root": b64(self.root),
+        }
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    path: list[bytes]
+    first_root: bytes
+    second_root: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.first,
+            "to": self.second,
+            "proof": [b64(h) for h in self.path],
+            "from_root": b64(self.first_root),
+            "to_root": b64(self.second_root),
+        }
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+
+    @property
+    def size(self) -> int:
+        return self.checkpoint.size
+
+
+AfterAppend = Callable[[Connection, Sequence[tuple[Receipt, dict[str, Any]]]], None]
+"""Hook run inside the append transaction with the new (receipt, envelope) pairs; raising
+from it rolls the whole batch back (later issues update projections here)."""
+
+
+@dataclass
+class Ledger:
+    """A ledger on one database. Create with :meth:`open` (or directly from an engine)."""
+
+    engine: Engine
+    signer: Signer | None = None
+    after_append: list[AfterAppend] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, url: str, key_file: str | Path | None = None, **engine_kwargs: Any) -> Ledger:
+        """Open the ledger at a SQLAlchemy URL; ``key_file`` enables checkpoint signing."""
+        engine = db.make_engine(url, **engine_kwargs)
+        with engine.connect() as conn:
+            db.require_schema(conn)
+        signer = load_key(Path(key_file)) if key_file else None
+        return cls(engine, signer)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def verifier(self) -> Verifier:
+        if self.signer is None:
+            raise LedgerKeyError("this ledger was opened without its key: run `tracefood init`")
+        return self.signer.verifier
+
+    @property
+    def origin(self) -> str:
+        return self.verifier.name
+
+    # -- appending ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        payload: Mapping[str, Any],
+        *,
+        entry_id: str | None = None,
+        kind: str = "event",
+        party: str | None = None,
+    ) -> Receipt:
+        """Append one entry (see :meth:`append_batch`)."""
+        return self.append_batch([NewEntry(payload, entry_id, kind, party)])[0]
+
+    def append_batch(self, items: Sequence[NewEntry]) -> list[Receipt]:
+        """Append entries in one transaction, in order; return one receipt per item.
+
+        An item whose id is already recorded with the same kind and payload is not appended
+        again: its receipt is the existing one (``created=False``). The same id with other
+        content is a :class:`Conflict`, and the whole batch is refused.
+        """
+        prepared = [_prepare(i, item) for i, item in enumerate(items)]
+        with db.write_transaction(self.engine) as conn:
+            return self._append_locked(conn, prepared)
+
+    def _append_locked(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
+        existing = _existing_receipts(conn, [p.entry_id for p in prepared])
+        size = tree.size(conn)
+        prev = GENESIS_PREV
+        if size:
+            prev = tree.lookup(conn, [(0, size - 1)])[(0, size - 1)]
+        front = tree.frontier(conn, size)
+        recorded = _now()
+        receipts: list[Receipt] = []
+        new_rows: list[dict[str, Any]] = []
+        new_nodes: list[tuple[int, int, bytes]] = []
+        appended: list[tuple[Receipt, dict[str, Any]]] = []
+        batch_ids: dict[str, tuple[_Prepared, Receipt]] = {}
+        for p in prepared:
+            seen = batch_ids.get(p.entry_id)
+            if seen is None and p.entry_id in existing:
+                seen = existing[p.entry_id]
+            if seen is not None:
+                other, receipt = seen
+                if (other.kind, other.payload_bytes) != (p.kind, p.payload_bytes):
+                    raise Conflict(
+                        f"entry id {p.entry_id!r} is already recorded (seq {receipt.seq}) with "
+                        "different content",
+                        errors=[{"field": f"/{p.index}/entry_id", "reason": "already recorded with different content"}],
+                    )
+                receipts.append(Receipt(receipt.seq, receipt.entry_id, receipt.leaf_hash, receipt.recorded, False))
+                continue
+            envelope = {
+                "v": ENVELOPE_VERSION,
+                "seq": size,
+                "id": p.entry_id,
+                "kind": p.kind,
+                "party": p.party,
+                "prev": b64(prev),
+                "recorded": recorded,
+                "payload": p.payload,
+            }
+            body = canonical_bytes(envelope)
+            if len(body) > MAX_ENTRY_BYTES:
+                raise InvalidEntry(
+                    f"entry {p.index} is {len(body)} bytes; the limit is {MAX_ENTRY_BYTES}",
+                    errors=[{"field": f"/{p.index}/payload", "reason": "too large"}],
+                )
+            leaf = merkle.leaf_hash(body)
+            new_nodes.extend(front.append(leaf))
+            new_rows.append({"seq": size, "entry_id": p.entry_id, "leaf_hash": leaf, "body": body})
+            receipt = Receipt(size, p.entry_id, leaf, recorded)
+            receipts.append(receipt)
+            appended.append((receipt, envelope))
+            batch_ids[p.entry_id] = (p, receipt)
+            prev = leaf
+            size += 1
+        if new_rows:
+            conn.execute(insert(entries), new_rows)
+            tree.store_nodes(conn, new_nodes)
+            for hook in self.after_append:
+                hook(conn, appended)
+        return receipts
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with db.read_snapshot(self.engine) as conn:
+            return tree.size(conn)
+
+    def root(self, size: int | None = None) -> tuple[int, bytes]:
+        """(size, root hash) of the tree now, or at an earlier ``size``."""
+        with db.read_snapshot(self.engine) as conn:
+            current = tree.size(conn)
+            n = current if size is None else _check_size("size", size, current)
+            return n, tree.root(conn, n)
+
+    def entry(self, index: int) -> StoredEntry:
+        with db.read_snapshot(self.engine) as conn:
+            row = conn.execute(
+                select(entries.c.seq, entries.c.entry_id, entries.c.leaf_hash, entries.c.body).where(
+                    entries.c.seq == index
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no entry at index {index}", errors=[{"field": "index", "reason": "no such entry"}])
+        return StoredEntry(int(row.seq), row.entry_id, bytes(row.leaf_hash), bytes(row.body))
+
+    def entry_by_id(self, entry_id: str) -> StoredEntry:
+        with db.read_snapshot(self.engine) as conn:
+            row = conn.execute(
+                select(entries.c.seq, entries.c.entry_id, entries.c.leaf_hash, entries.c.body).where(
+                    entries.c.entry_id == entry_id
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no entry with id {entry_id!r}", errors=[{"field": "entry_id", "reason": "unknown"}])
+        return StoredEntry(int(row.seq), row.entry_id, bytes(row.leaf_hash), bytes(row.body))
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """Proof that entry ``index`` is in the tree of ``size`` (default: the current size)."""
+        with db.read_snapshot(self.engine) as conn:
+            current = tree.size(conn)
+            n = current if size is None else _check_size("size", size, current)
+            if not 0 <= index < n:
+                raise InvalidParameter("index", f"must be between 0 and {n - 1} for tree size {n}" if n else "the tree is empty")
+            leaf, path, root = tree.inclusion(conn, index, n)
+        return InclusionProof(index, n, leaf, path, root)
+
+    def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """Proof that the tree of size ``second`` extends the tree of size ``first``."""
+        with db.read_snapshot(self.engine) as conn:
+            current = tree.size(conn)
+            n = current if second is None else _check_size("to", second, current)
+            if first < 1:
+                raise InvalidParameter("from", "must be at least 1 (a proof from the empty tree proves nothing)")
+            if first > n:
+                raise InvalidParameter("from", f"must not exceed to ({n})")
+            if first == n:
+                root = tree.root(conn, n)
+                return ConsistencyProof(first, n, [], root, root)
+            path, root1, root2 = tree.consistency(conn, first, n)
+        return ConsistencyProof(first, n, path, root1, root2)
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        with db.read_snapshot(self.engine) as conn:
+            return _latest_checkpoint(conn)
+
+    def checkpoint(self) -> SignedCheckpoint:
+        """The signed checkpoint of the current tree, signing a new one if the tree grew.
+
+        A new checkpoint is signed only after proving it consistent with the last one; if
+        the stored tree disagrees with what was signed before, nothing is signed.
+        """
+        signer = self.signer
+        if signer is None:
+            raise LedgerKeyError("this ledger was opened without its key: run `tracefood init`")
+        with db.read_snapshot(self.engine) as conn:
+            latest = _latest_checkpoint(conn)
+            if latest is not None and latest.size == tree.size(conn):
+                return latest
+        with db.write_transaction(self.engine) as conn:
+            n = tree.size(conn)
+            latest = _latest_checkpoint(conn)
+            if latest is not None and latest.size == n:
+                return latest
+            root = tree.root(conn, n)
+            if latest is not None:
+                self._check_extends(conn, latest, n, root)
+            cp = Checkpoint(signer.name, n, root)
+            note = sign_checkpoint(cp, signer)
+            conn.execute(insert(checkpoints).values(size=n, root_hash=root, note=note, signed_at=dt.datetime.now(dt.UTC)))
+            return SignedCheckpoint(cp, note)
+
+    def _check_extends(self, conn: Connection, latest: SignedCheckpoint, n: int, root: bytes) -> None:
+        try:
+            previous = open_checkpoint(latest.note, self.verifier)
+        except NoteError as exc:
+            raise IntegrityError(f"the last stored checkpoint does not verify: {exc}") from exc
+        if previous.size > n:
+            raise IntegrityError(
+                f"the ledger has {n} entries but a checkpoint of size {previous.size} was signed: "
+                "entries were removed; run `tracefood verify`"
+            )
+        try:
+            if previous.size == 0:
+                return
+            path, root1, root2 = tree.consistency(conn, previous.size, n)
+            merkle.verify_consistency(previous.size, n, path, previous.root, root)
+        except merkle.ProofError as exc:
+            raise IntegrityError(
+                f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; "
+                "run `tracefood verify`"
+            ) from exc
+
+    def verify(self, held: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> Any:
+        """Verify everything stored; see :func:`tracefood.ledger.verify.verify_ledger`."""
+        from tracefood.ledger.verify import verify_ledger
+
+        return verify_ledger(self.engine, self.verifier, held, progress=progress)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    entry_id: str
+    kind: str
+    party: str | None
+    payload: Mapping[str, Any]
+    payload_bytes: bytes
+
+
+def _prepare(index: int, item: NewEntry) -> _Prepared:
+    """Check one item before taking the lock (cheap, and nothing is written on failure)."""
+    if not isinstance(item.payload, Mapping):
+        raise InvalidEntry(
+            f"entry {index}: the payload must be a JSON object",
+            errors=[{"field": f"/{index}/payload", "reason": "not a JSON object"}],
+        )
+    try:
+        payload_bytes = canonical_bytes(item.payload)
+    except CanonicalError as exc:
+        raise InvalidEntry(
+            f"entry {index}: {exc}",
+            errors=[{"field": f"/{index}/payload{'' if exc.path == '/' else exc.path}", "reason": exc.reason}],
+        ) from exc
+    entry_id = item.entry_id
+    if entry_id is None:
+        entry_id = "sha-256:" + hashlib.sha256(item.kind.encode() + b"\n" + payload_bytes).hexdigest()
+    for name, value in (("entry_id", entry_id), ("kind", item.kind)):
+        if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+            raise InvalidEntry(
+                f"entry {index}: {name} must be 1 to {MAX_ID_LENGTH} printable characters",
+                errors=[{"field": f"/{index}/{name}", "reason": "invalid"}],
+            )
+    return _Prepared(index, entry_id, item.kind, item.party, item.payload, payload_bytes)
+
+
+def _existing_receipts(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[_Prepared, Receipt]]:
+    found: dict[str, tuple[_Prepared, Receipt]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        stmt = select(entries.c.seq, entries.c.entry_id, entries.c.leaf_hash, entries.c.body).where(
+            entries.c.entry_id.in_(chunk)
+        )
+        for row in conn.execute(stmt):
+            env = loads(row.body)
+            prepared = _Prepared(-1, row.entry_id, env["kind"], env["party"], env["payload"], canonical_bytes(env["payload"]))
+            found[row.entry_id] = (prepared, Receipt(int(row.seq), row.entry_id, bytes(row.leaf_hash), env["recorded"], False))
+    return found
+
+
+def _latest_checkpoint(conn: Connection) -> SignedCheckpoint | None:
+    row = conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)).first()
+    if row is None:
+        return None
+    try:
+        from tracefood.ledger.note import split_note
+
+        text, _ = split_note(row.note)
+        return SignedCheckpoint(Checkpoint.parse_text(text), row.note)
+    except NoteError as exc:
+        raise IntegrityError(f"the last stored checkpoint is malformed: {exc}") from exc
+
+
+def _check_size(name: str, value: int, current: int) -> int:
+    if value < 0:
+        raise InvalidParameter(name, "must not be negative")
+    if value > current:
+        raise NotFound(
+            f"{name}={value} is beyond the current tree size {current}",
+            errors=[{"field": name, "reason": f"the tree has {current} entries"}],
+        )
+    return value
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+DATABASE_ERRORS = (OperationalError, ProgrammingError)

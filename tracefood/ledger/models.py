@@ -1,0 +1,63 @@
+"""Typed SQLAlchemy tables of the ledger. Alembic (``migrations/``) builds them; never create_all.
+
+``ledger_entries`` holds each entry's canonical bytes exactly as hashed; ``ledger_nodes`` every
+completed perfect subtree above the leaves (level >= 1), so proofs read O(log n) rows;
+``ledger_checkpoints`` every signed tree head the ledger has handed out. All three are
+append-only, enforced by triggers created in the migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, MetaData, SmallInteger, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# INTEGER PRIMARY KEY is SQLite's rowid (64-bit); BIGINT elsewhere.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+APPEND_ONLY_TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Entry(Base):
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
+    entry_id: Mapped[str] = mapped_column(String(255), unique=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Node(Base):
+    __tablename__ = "ledger_nodes"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class StoredCheckpoint(Base):
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+entries = Entry.__table__
+nodes = Node.__table__
+checkpoints = StoredCheckpoint.__table__

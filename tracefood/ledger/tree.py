@@ -1,0 +1,86 @@
+"""The Merkle tree as stored: node lookups, roots and proofs on an open connection.
+
+Leaf hashes (level 0) live in ``ledger_entries``, completed perfect subtrees (level >= 1) in
+``ledger_nodes``. Callers pass a connection that holds one snapshot (see ``db.read_snapshot``)
+so a proof and the root it leads to always come from the same tree size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, func, insert, select, tuple_
+
+from tracefood.errors import IntegrityError
+from tracefood.ledger import merkle
+from tracefood.ledger.merkle import Coord, Frontier
+from tracefood.ledger.models import entries, nodes
+
+_CHUNK = 500  # parameters per IN (...) list
+
+
+def size(conn: Connection) -> int:
+    """Number of entries (the next sequence number)."""
+    top = conn.execute(select(func.max(entries.c.seq))).scalar()
+    return 0 if top is None else int(top) + 1
+
+
+def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
+    """Fetch the hashes of perfect subtrees; raise IntegrityError if one is missing."""
+    wanted = set(coords)
+    leaves = sorted(i for level, i in wanted if level == 0)
+    inner = sorted(c for c in wanted if c[0] > 0)
+    found: dict[Coord, bytes] = {}
+    for chunk in _chunks(leaves):
+        stmt = select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(chunk))
+        found.update(((0, int(seq)), bytes(h)) for seq, h in conn.execute(stmt))
+    for chunk_c in _chunks(inner):
+        stmt2 = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
+            tuple_(nodes.c.level, nodes.c.idx).in_(chunk_c)
+        )
+        found.update(((int(lv), int(ix)), bytes(h)) for lv, ix, h in conn.execute(stmt2))
+    missing = wanted - found.keys()
+    if missing:
+        level, index = min(missing)
+        raise IntegrityError(f"the stored tree has no node at level {level}, index {index}")
+    return found
+
+
+def _chunks(items: Sequence[object]) -> Iterable[list]:  # type: ignore[type-arg]
+    for start in range(0, len(items), _CHUNK):
+        yield list(items[start : start + _CHUNK])
+
+
+def frontier(conn: Connection, tree_size: int) -> Frontier:
+    return Frontier.load(tree_size, lambda coords: lookup(conn, coords))
+
+
+def root(conn: Connection, tree_size: int) -> bytes:
+    return merkle.range_hash(0, tree_size, lookup(conn, merkle.perfect_pieces(0, tree_size)))
+
+
+def inclusion(conn: Connection, index: int, tree_size: int) -> tuple[bytes, list[bytes], bytes]:
+    """(leaf hash, RFC 9162 inclusion path, root) for leaf ``index`` in the tree of ``tree_size``."""
+    ranges = merkle.inclusion_ranges(index, tree_size)
+    wanted = merkle.pieces_for(ranges) | {(0, index)}
+    wanted |= set(merkle.perfect_pieces(0, tree_size))
+    found = lookup(conn, wanted)
+    return found[(0, index)], merkle.hashes_for(ranges, found), merkle.range_hash(0, tree_size, found)
+
+
+def consistency(conn: Connection, size1: int, size2: int) -> tuple[list[bytes], bytes, bytes]:
+    """(RFC 9162 consistency path, root at size1, root at size2)."""
+    ranges = merkle.consistency_ranges(size1, size2)
+    wanted = merkle.pieces_for(ranges)
+    wanted |= set(merkle.perfect_pieces(0, size1)) | set(merkle.perfect_pieces(0, size2))
+    found = lookup(conn, wanted)
+    return (
+        merkle.hashes_for(ranges, found),
+        merkle.range_hash(0, size1, found),
+        merkle.range_hash(0, size2, found),
+    )
+
+
+def store_nodes(conn: Connection, created: Sequence[tuple[int, int, bytes]]) -> None:
+    if created:
+        conn.execute(insert(nodes), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in created])

@@ -1,0 +1,368 @@
+"""Verify a stored ledger from its bytes up; return findings, never raise for what it finds.
+
+One streaming pass (memory O(log n) plus the findings) recomputes every leaf hash from the
+stored bytes, follows the ``prev`` chain, rebuilds the Merkle tree and compares every stored
+node and every checkpoint (stored in the database or held by the caller) with it. Places
+where something is off are collected as *anomalies*; a second step reads a few rows around
+each anomaly and names what happened there, so that a single change is reported once, at
+the sequence number where it was made:
+
+``entry-modified``    the entry's bytes changed (they no longer hash to what the ledger or
+                      the next entry's ``prev`` recorded)
+``link-broken``       the entry's ``prev`` does not name the entry before it
+``entry-deleted``     an entry is missing (a gap, or later entries renumbered to hide one)
+``entry-inserted``    an entry that the chain does not vouch for sits at this position
+``entries-reordered`` entries are stored out of order
+``entry-malformed``   the stored bytes are not a ledger entry
+``node-mismatch`` / ``node-missing``  a stored Merkle node is wrong / absent
+``checkpoint-signature``    a checkpoint does not verify with the ledger key
+``checkpoint-inconsistent`` a checkpoint's root is not the root of the ledger at its size
+``truncated``          the ledger is shorter than a checkpoint says it was
+
+Nodes covering a changed entry, and nodes after a structural change (insert, delete,
+reorder), are not reported separately: the entry finding explains them.
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from tracefood.ledger import db, merkle
+from tracefood.ledger.canonical import loads
+from tracefood.ledger.models import checkpoints, entries, nodes
+from tracefood.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
+
+CHUNK = 20_000
+GENESIS_PREV = bytes(32)
+MAX_FINDINGS = 1_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    seq: int | None
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "code": self.code, "message": self.message}
+
+
+@dataclass
+class Report:
+    size: int
+    findings: list[Finding] = field(default_factory=list)
+    checkpoints_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "size": self.size, "findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass
+class _Row:
+    seq: int  # position: the stored sequence column
+    claimed: int | None  # the sequence number inside the bytes
+    prev: bytes | None  # the previous hash named inside the bytes
+    recomputed: bytes  # SHA-256 leaf hash of the stored bytes
+    stored: bytes  # the stored leaf_hash column
+    malformed: str | None = None
+
+
+def _parse(seq: int, body: bytes, stored: bytes) -> _Row:
+    recomputed = merkle.leaf_hash(body)
+    try:
+        env = loads(body)
+        claimed, prev_text = env["seq"], env["prev"]
+        prev = base64.b64decode(prev_text, validate=True)
+        if not isinstance(claimed, int) or len(prev) != 32 or env.get("v") != 1:
+            raise ValueError("bad envelope fields")
+    except Exception as exc:  # any parse failure is a finding, not a crash
+        return _Row(seq, None, None, recomputed, stored, malformed=str(exc) or type(exc).__name__)
+    return _Row(seq, claimed, prev, recomputed, stored)
+
+
+def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator[_Row]:
+    """Stream entries in stored order, keyset-paginated (bounded memory on both engines)."""
+    cursor = start - 1
+    while True:
+        stmt = (
+            select(entries.c.seq, entries.c.body, entries.c.leaf_hash)
+            .where(entries.c.seq > cursor)
+            .order_by(entries.c.seq)
+            .limit(CHUNK)
+        )
+        if stop is not None:
+            stmt = stmt.where(entries.c.seq < stop)
+        batch = conn.execute(stmt).all()
+        for seq, body, stored in batch:
+            yield _parse(int(seq), bytes(body), bytes(stored))
+        if len(batch) < CHUNK:
+            return
+        cursor = int(batch[-1][0])
+
+
+class _StoredNodes:
+    """Stored nodes of one level, read in index order a chunk at a time."""
+
+    def __init__(self, conn: Connection, level: int) -> None:
+        self.conn, self.level = conn, level
+        self.buffer: dict[int, bytes] = {}
+        self.loaded_to = -1
+
+    def get(self, index: int) -> bytes | None:
+        if index > self.loaded_to:
+            stmt = (
+                select(nodes.c.idx, nodes.c.hash)
+                .where(nodes.c.level == self.level, nodes.c.idx >= index)
+                .order_by(nodes.c.idx)
+                .limit(CHUNK)
+            )
+            batch = self.conn.execute(stmt).all()
+            self.buffer = {int(i): bytes(h) for i, h in batch}
+            self.loaded_to = int(batch[-1][0]) if len(batch) == CHUNK else 1 << 62
+        return self.buffer.get(index)
+
+
+@dataclass
+class _HeldCheckpoint:
+    source: str
+    note: str
+    checkpoint: Checkpoint | None = None
+    stored_root: bytes | None = None
+
+
+def verify_ledger(
+    engine: Engine,
+    verifier: Verifier,
+    held: Sequence[str] = (),
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Check the whole ledger in one read snapshot. ``held``: signed checkpoint notes."""
+    with db.read_snapshot(engine) as conn:
+        db.require_schema(conn)
+        return _Verification(conn, verifier, held, progress).run()
+
+
+class _Verification:
+    def __init__(
+        self, conn: Connection, verifier: Verifier, held: Sequence[str], progress: Callable[[int], None] | None
+    ) -> None:
+        self.conn, self.verifier, self.progress = conn, verifier, progress
+        self.findings: list[Finding] = []
+        self.anomalies: list[int] = []
+        self.node_problems: list[tuple[int, int, str]] = []
+        self.checkpoints = self._load_checkpoints(held)
+
+    def add(self, seq: int | None, code: str, message: str) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(Finding(seq, code, message))
+
+    def _load_checkpoints(self, held: Sequence[str]) -> list[_HeldCheckpoint]:
+        found = [
+            _HeldCheckpoint(f"stored checkpoint of size {int(r.size)}", r.note, stored_root=bytes(r.root_hash))
+            for r in self.conn.execute(select(checkpoints.c.size, checkpoints.c.root_hash, checkpoints.c.note))
+        ]
+        found += [_HeldCheckpoint(f"held checkpoint #{i + 1}", note) for i, note in enumerate(held)]
+        for cp in found:
+            try:
+                cp.checkpoint = open_checkpoint(cp.note, self.verifier)
+            except NoteError as exc:
+                self.add(None, "checkpoint-signature", f"{cp.source} does not verify with the ledger key: {exc}")
+                continue
+            if cp.stored_root is not None and cp.stored_root != cp.checkpoint.root:
+                self.add(cp.checkpoint.size - 1 if cp.checkpoint.size else None, "checkpoint-signature",
+                         f"{cp.source}: the stored root column differs from the signed root")
+        return [cp for cp in found if cp.checkpoint is not None]
+
+    def run(self) -> Report:
+        frontier = merkle.Frontier()
+        levels: dict[int, _StoredNodes] = {}
+        want = sorted({cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint})
+        roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in want else {}
+        expected_seq = 0
+        offset = 0  # stored position minus claimed sequence, as last seen
+        prev: _Row | None = None
+        structural_from: int | None = None
+        for row in _rows(self.conn):
+            if row.seq != expected_seq:
+                self.anomalies.append(expected_seq)
+                structural_from = _min(structural_from, expected_seq)
+            if row.malformed or row.recomputed != row.stored:
+                self.anomalies.append(row.seq)
+            if row.claimed is not None and row.seq - row.claimed != offset:
+                offset = row.seq - row.claimed
+                self.anomalies.append(row.seq)
+                structural_from = _min(structural_from, min(row.seq, row.claimed))
+            want_prev = prev.recomputed if prev is not None else GENESIS_PREV
+            if prev is None and row.seq != 0:
+                want_prev = b""
+            if row.prev is not None and row.prev != want_prev:
+                self.anomalies.append(row.seq)
+            for level, index, value in frontier.append(row.recomputed):
+                stored = levels.setdefault(level, _StoredNodes(self.conn, level)).get(index)
+                if stored is None:
+                    self.node_problems.append((level, index, "node-missing"))
+                elif stored != value:
+                    self.node_problems.append((level, index, "node-mismatch"))
+            if frontier.size in want:
+                roots[frontier.size] = frontier.root()
+            prev = row
+            expected_seq = row.seq + 1
+            if self.progress and frontier.size % CHUNK == 0:
+                self.progress(frontier.size)
+        size = expected_seq
+        self._diagnose()
+        self._report_nodes(structural_from)
+        self._check_checkpoints(roots, frontier.size, size)
+        if self.progress:
+            self.progress(frontier.size)
+        return Report(size, sorted(self.findings, key=_order), len(self.checkpoints))
+
+    # -- naming what happened around each anomaly --------------------------------------------
+
+    def _diagnose(self) -> None:
+        for lo, hi in _clusters(sorted(set(self.anomalies))):
+            window = list(_rows(self.conn, max(lo - 3, 0), hi + 4))
+            for seq, code, message in diagnose_window(window, lo, hi):
+                self.add(seq, code, message)
+
+    def _report_nodes(self, structural_from: int | None) -> None:
+        explained = sorted(f.seq for f in self.findings if f.seq is not None)
+        for level, index, code in self.node_problems:
+            first, last = index << level, ((index + 1) << level) - 1
+            if structural_from is not None and last >= structural_from:
+                continue
+            i = bisect.bisect_left(explained, first)
+            if i < len(explained) and explained[i] <= last:
+                continue
+            what = "is missing" if code == "node-missing" else "does not match the entries below it"
+            self.add(last, code, f"stored Merkle node at level {level}, index {index} (entries {first}-{last}) {what}")
+
+    def _check_checkpoints(self, roots: dict[int, bytes], tree_size: int, size: int) -> None:
+        good_sizes: list[int] = []
+        ordered = sorted(self.checkpoints, key=lambda c: c.checkpoint.size if c.checkpoint else 0)
+        for cp in ordered:
+            assert cp.checkpoint is not None
+            n = cp.checkpoint.size
+            if n > tree_size:
+                self.add(
+                    tree_size,
+                    "truncated",
+                    f"{cp.source} commits to {n} entries but the ledger holds {tree_size}: entries "
+                    f"{tree_size}-{n - 1} are gone",
+                )
+            elif roots.get(n) != cp.checkpoint.root:
+                since = max((s for s in good_sizes if s < n), default=0)
+                self.add(
+                    since,
+                    "checkpoint-inconsistent",
+                    f"{cp.source} (size {n}) does not match the ledger: history between entries "
+                    f"{since} and {n - 1} was changed after it was signed",
+                )
+            else:
+                good_sizes.append(n)
+
+
+def _min(a: int | None, b: int) -> int:
+    return b if a is None else min(a, b)
+
+
+def _order(f: Finding) -> tuple[int, str]:
+    return (-1 if f.seq is None else f.seq, f.code)
+
+
+def _clusters(points: list[int], gap: int = 3) -> Iterator[tuple[int, int]]:
+    if not points:
+        return
+    lo = hi = points[0]
+    for p in points[1:]:
+        if p - hi > gap:
+            yield lo, hi
+            lo = p
+        hi = p
+    yield lo, hi
+
+
+def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str, str]]:
+    """Name the changes inside rows ``window`` (stored order) around anomalies in ``[lo, hi]``.
+
+    Decisions, in order: structure (gaps, duplicated or displaced sequence numbers), then
+    content (bytes that no longer hash to what was recorded), then links. Each position is
+    reported at most once.
+    """
+    out: list[tuple[int, str, str]] = []
+    done: set[int] = set()
+
+    def report(seq: int, code: str, message: str) -> None:
+        if seq not in done and lo - 1 <= seq <= hi + 1:
+            done.add(seq)
+            out.append((seq, code, message))
+
+    # 1. gaps in the stored sequence column
+    for a, b in zip(window, window[1:], strict=False):
+        for missing in range(a.seq + 1, b.seq):
+            report(missing, "entry-deleted", f"entry {missing} is missing from the ledger")
+            done.add(b.seq)  # its broken link is explained by the deletion
+    # 2. sequence numbers inside the bytes
+    positions = {r.seq for r in window}
+    claims = [r.claimed for r in window]
+    for i, r in enumerate(window):
+        if r.claimed is None or r.claimed == r.seq:
+            continue
+        before = window[i - 1] if i else None
+        if r.claimed in positions and claims.count(r.claimed) == 1 and r.seq in claims:
+            report(r.seq, "entries-reordered", f"the entry stored at position {r.seq} is entry {r.claimed}")
+            done.add(r.seq + 1)  # the displaced neighbour and its broken link are the same change
+        elif before is not None and before.claimed == r.claimed:
+            # two rows claim the same number: the one the chain does not vouch for was inserted
+            vouched_prev = r.prev == before.prev
+            inserted = before if vouched_prev else r
+            report(inserted.seq, "entry-inserted", f"entry at position {inserted.seq} is not part of the chain")
+            if inserted is before:
+                done.add(r.seq)
+        elif r.claimed > r.seq and (before is None or before.claimed is None or r.claimed > before.claimed + 1):
+            report(r.seq, "entry-deleted", f"entry {r.seq} is missing; later entries were renumbered to hide it")
+        elif r.claimed < r.seq and (before is None or before.claimed == r.claimed - 1):
+            pass  # a constant shift continuing an insertion reported earlier
+    # 3. content and links
+    for i, r in enumerate(window):
+        before = window[i - 1] if i else None
+        after = window[i + 1] if i + 1 < len(window) else None
+        explain_after = after is not None and after.seq == r.seq + 1 and after.recomputed == after.stored
+        if r.malformed:
+            report(r.seq, "entry-malformed", f"entry {r.seq} is not a ledger entry: {r.malformed}")
+            if explain_after and after is not None:
+                done.add(after.seq)
+            continue
+        back_bad = before is not None and before.seq == r.seq - 1 and r.prev != before.recomputed
+        if r.seq == 0 and r.prev != GENESIS_PREV:
+            back_bad = True
+        changed = r.recomputed != r.stored
+        if not changed and after is not None and after.seq == r.seq + 1 and after.prev != r.recomputed:
+            # the next entry does not vouch for this one; unless the next one was itself
+            # rewritten (its own successor does not vouch for it), this one was.
+            after2 = window[i + 2] if i + 2 < len(window) else None
+            after_rewritten = after.recomputed != after.stored or (
+                after2 is not None and after2.seq == after.seq + 1 and after2.prev != after.recomputed
+            )
+            changed = not after_rewritten
+        if changed:
+            if back_bad:
+                report(r.seq, "link-broken", f"entry {r.seq} was rewritten to name another previous entry")
+            else:
+                report(r.seq, "entry-modified", f"entry {r.seq} was changed after it was recorded")
+            if explain_after and after is not None:
+                done.add(after.seq)  # its link to the changed entry is explained
+        elif back_bad:
+            report(r.seq, "link-broken", f"entry {r.seq} does not name entry {r.seq - 1} as its previous entry")
+    return out
