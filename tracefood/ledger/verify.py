@@ -220,10 +220,12 @@ class _Verification:
             expected_seq = row.seq + 1
             if self.progress and frontier.size % CHUNK == 0:
                 self.progress(frontier.size)
-        size = expected_seq
+        size = claimed_size = expected_seq
+        if prev is not None and prev.claimed is not None:
+            claimed_size = max(size, prev.claimed + 1)  # renumbering after a deletion is not truncation
         self._diagnose()
         self._report_nodes(structural_from)
-        self._check_checkpoints(roots, frontier.size, size)
+        self._check_checkpoints(roots, claimed_size)
         if self.progress:
             self.progress(frontier.size)
         return Report(size, sorted(self.findings, key=_order), len(self.checkpoints))
@@ -248,18 +250,18 @@ class _Verification:
             what = "is missing" if code == "node-missing" else "does not match the entries below it"
             self.add(last, code, f"stored Merkle node at level {level}, index {index} (entries {first}-{last}) {what}")
 
-    def _check_checkpoints(self, roots: dict[int, bytes], tree_size: int, size: int) -> None:
+    def _check_checkpoints(self, roots: dict[int, bytes], size: int) -> None:
         good_sizes: list[int] = []
         ordered = sorted(self.checkpoints, key=lambda c: c.checkpoint.size if c.checkpoint else 0)
         for cp in ordered:
             assert cp.checkpoint is not None
             n = cp.checkpoint.size
-            if n > tree_size:
+            if n > size:
                 self.add(
-                    tree_size,
+                    size,
                     "truncated",
-                    f"{cp.source} commits to {n} entries but the ledger holds {tree_size}: entries "
-                    f"{tree_size}-{n - 1} are gone",
+                    f"{cp.source} commits to {n} entries but the ledger ends at {size}: entries "
+                    f"{size}-{n - 1} are gone",
                 )
             elif roots.get(n) != cp.checkpoint.root:
                 since = max((s for s in good_sizes if s < n), default=0)
@@ -320,6 +322,8 @@ def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str
         if r.claimed is None or r.claimed == r.seq:
             continue
         before = window[i - 1] if i else None
+        if before is not None and before.claimed is not None and r.claimed == before.claimed + 1:
+            continue  # a constant shift continuing a change reported earlier
         if r.claimed in positions and claims.count(r.claimed) == 1 and r.seq in claims:
             report(r.seq, "entries-reordered", f"the entry stored at position {r.seq} is entry {r.claimed}")
             done.add(r.seq + 1)  # the displaced neighbour and its broken link are the same change
@@ -330,10 +334,8 @@ def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str
             report(inserted.seq, "entry-inserted", f"entry at position {inserted.seq} is not part of the chain")
             if inserted is before:
                 done.add(r.seq)
-        elif r.claimed > r.seq and (before is None or before.claimed is None or r.claimed > before.claimed + 1):
+        elif r.claimed > r.seq:
             report(r.seq, "entry-deleted", f"entry {r.seq} is missing; later entries were renumbered to hide it")
-        elif r.claimed < r.seq and (before is None or before.claimed == r.claimed - 1):
-            pass  # a constant shift continuing an insertion reported earlier
     # 3. content and links
     for i, r in enumerate(window):
         before = window[i - 1] if i else None
@@ -348,7 +350,13 @@ def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str
         if r.seq == 0 and r.prev != GENESIS_PREV:
             back_bad = True
         changed = r.recomputed != r.stored
-        if not changed and after is not None and after.seq == r.seq + 1 and after.prev != r.recomputed:
+        if (
+            not changed
+            and after is not None
+            and after.seq == r.seq + 1
+            and after.seq not in done
+            and after.prev != r.recomputed
+        ):
             # the next entry does not vouch for this one; unless the next one was itself
             # rewritten (its own successor does not vouch for it), this one was.
             after2 = window[i + 2] if i + 2 < len(window) else None

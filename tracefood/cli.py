@@ -1,0 +1,255 @@
+"""The ``tracefood`` command line (also ``python -m tracefood``).
+
+Exit codes: 0 ok, 1 findings or errors, 2 usage. Machine output (``--json``) goes to stdout,
+diagnostics to stderr; a failure is one line, a traceback only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracefood import __version__, schema
+from tracefood import config as tf_config
+from tracefood.errors import TraceFoodError
+from tracefood.ledger import Ledger, db
+from tracefood.ledger.keys import ensure_key
+from tracefood.ledger.note import NoteError, split_note
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self._settings: dict[str, Any] | None = None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        if self._settings is None:
+            self._settings = tf_config.load()
+        return self._settings
+
+    def open_ledger(self, *, with_key: bool = True) -> Ledger:
+        s = self.settings
+        return Ledger.open(
+            s["DATABASE_URL"],
+            key_file=s["LEDGER_KEY_FILE"] if with_key else None,
+            sqlite_synchronous=s["SQLITE_SYNCHRONOUS"],
+        )
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def handle_errors(func: F) -> F:
+    """Turn expected failures into one line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        verbose = ctx.find_object(Context).verbose if ctx.find_object(Context) else False
+        try:
+            return func(*args, **kwargs)
+        except TraceFoodError as exc:
+            if verbose:
+                raise
+            fail(exc.detail)
+        except SQLAlchemyError as exc:
+            if verbose:
+                raise
+            first = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+            if "no such table" in first or "does not exist" in first:
+                fail("the database has no ledger yet: run `tracefood init`")
+            fail(f"database error: {first}")
+        except OSError as exc:
+            if verbose:
+                raise
+            fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(__version__, prog_name="tracefood")
+@click.option("--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """TraceFood: a tamper-evident agri-food traceability ledger."""
+    ctx.obj = Context(verbose)
+
+
+@main.command()
+@click.option("--origin", help="Checkpoint origin / key name for a new key (default: TRACEFOOD_LEDGER_ORIGIN).")
+@click.pass_obj
+@handle_errors
+def init(obj: Context, origin: str | None) -> None:
+    """Create or upgrade the database schema and the ledger key (safe to run again)."""
+    s = obj.settings
+    engine = db.make_engine(s["DATABASE_URL"], sqlite_synchronous=s["SQLITE_SYNCHRONOUS"])
+    try:
+        before = schema.current_revision(engine)
+        schema.upgrade(engine)
+        after = schema.current_revision(engine)
+    finally:
+        engine.dispose()
+    signer, created = ensure_key(Path(s["LEDGER_KEY_FILE"]), origin or s["LEDGER_ORIGIN"])
+    if before == after:
+        click.echo(f"database: {_safe_url(s['DATABASE_URL'])} (schema {after}, up to date)")
+    else:
+        click.echo(f"database: {_safe_url(s['DATABASE_URL'])} (schema {before or 'empty'} -> {after})")
+    state = "created" if created else "existing"
+    click.echo(f"ledger key: {s['LEDGER_KEY_FILE']} ({state})")
+    click.echo(f"verifier key: {signer.verifier.encode()}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--against",
+    "against",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A signed checkpoint you hold (repeatable); the ledger must still contain it.",
+)
+@click.pass_obj
+@handle_errors
+def verify(obj: Context, as_json: bool, against: tuple[Path, ...]) -> None:
+    """Verify every entry, link, Merkle node and checkpoint; exit 1 on any finding."""
+    held = [_read_checkpoint_file(p) for p in against]
+    ledger = obj.open_ledger()
+    show_progress = not as_json and sys.stderr.isatty()
+    bar_total = ledger.size() if show_progress else 0
+    if show_progress:
+        with click.progressbar(length=bar_total, label="verifying", file=sys.stderr) as bar:
+            done = [0]
+
+            def progress(n: int) -> None:
+                bar.update(n - done[0])
+                done[0] = n
+
+            report = ledger.verify(held, progress=progress)
+    else:
+        report = ledger.verify(held)
+    if as_json:
+        click.echo(json.dumps(report.to_json()))
+    else:
+        for f in report.findings:
+            where = "-" if f.seq is None else str(f.seq)
+            click.echo(f"{where}\t{f.code}\t{f.message}")
+        status = "ok" if report.ok else f"{len(report.findings)} finding(s)"
+        click.echo(
+            f"{status}: {report.size} entries, {report.checkpoints_checked} checkpoint(s) checked",
+            err=not report.ok,
+        )
+    sys.exit(0 if report.ok else 1)
+
+
+def _read_checkpoint_file(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"checkpoint file {path} does not exist")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read checkpoint file {path}: {exc}")
+    try:
+        split_note(text)
+    except NoteError as exc:
+        fail(f"{path} is not a signed checkpoint: {exc}")
+    return text
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print size, root and note as JSON.")
+@click.pass_obj
+@handle_errors
+def checkpoint(obj: Context, as_json: bool) -> None:
+    """Print the latest signed checkpoint (signing a new one if the ledger grew)."""
+    cp = obj.open_ledger().checkpoint()
+    if as_json:
+        import base64
+
+        click.echo(
+            json.dumps(
+                {
+                    "origin": cp.checkpoint.origin,
+                    "size": cp.size,
+                    "root": base64.b64encode(cp.checkpoint.root).decode(),
+                    "note": cp.note,
+                }
+            )
+        )
+    else:
+        click.echo(cp.note, nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.pass_obj
+@handle_errors
+def serve(obj: Context, host: str, port: int, threads: int) -> None:
+    """Serve the web app with a production WSGI server (waitress)."""
+    _serve(obj, host, port, threads)
+
+
+def _serve(obj: Context, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    from tracefood.web.app import create_app
+
+    app = create_app()
+    click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tracefood")
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.pass_obj
+@handle_errors
+def demo(obj: Context, no_serve: bool, host: str, port: int) -> None:
+    """Initialise the default database, load the demo ledger, and serve the web app."""
+    from tracefood.demo import load_demo
+
+    ctx = click.get_current_context()
+    ctx.invoke(init)
+    ledger = obj.open_ledger()
+    result = load_demo(ledger)
+    click.echo(f"demo: {result.appended} entries appended, {result.existing} already present")
+    cp = ledger.checkpoint()
+    base = f"http://{host}:{port}"
+    click.echo("try:")
+    for path in (
+        "/healthz",
+        "/api/v1/openapi.json",
+        "/api/v1/ledger/checkpoint",
+        "/api/v1/ledger/key",
+        f"/api/v1/ledger/entries/{max(cp.size - 1, 0)}",
+        f"/api/v1/ledger/proofs/inclusion?index=0&size={cp.size}",
+        f"/api/v1/ledger/proofs/consistency?from=1&to={cp.size}",
+    ):
+        click.echo(f"  {base}{path}")
+    if not no_serve:
+        _serve(obj, host, port, 8)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The Flask web app: app factory, blueprints per audience, problem+json errors."""

@@ -1,0 +1,34 @@
+"""Flask app factory. No module-level app: ``flask --app tracefood.web.app run`` and tests both
+call :func:`create_app`."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+
+from tracefood import __version__
+from tracefood import config as tf_config
+from tracefood.web import ledger_ext, problems
+from tracefood.web.api import api
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (same names as ``TRACEFOOD_*``)."""
+    app = Flask(__name__)
+    settings = tf_config.load(overrides=config)
+    app.config["TRACEFOOD"] = settings
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    ledger_ext.init_app(app)
+    problems.init_app(app)
+    app.register_blueprint(api)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        status = ledger_ext.health()
+        return jsonify(status | {"version": __version__}), 200 if status["status"] == "ok" else 503
+
+    return app

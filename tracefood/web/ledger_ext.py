@@ -1,0 +1,50 @@
+"""The ledger as a Flask extension: opened once per app, lazily, from the app's settings."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask, current_app
+
+from tracefood.errors import TraceFoodError
+from tracefood.ledger import Ledger, tree
+from tracefood.ledger import db as ledger_db
+
+_KEY = "tracefood.ledger"
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_KEY] = {"ledger": None, "lock": threading.Lock()}
+
+    @app.teardown_appcontext
+    def _noop(_exc: BaseException | None) -> None:  # connections are returned per call
+        return None
+
+
+def get_ledger() -> Ledger:
+    """The app's ledger; raises NotInitialised / LedgerKeyError with advice if unusable."""
+    state = current_app.extensions[_KEY]
+    if state["ledger"] is None:
+        with state["lock"]:
+            if state["ledger"] is None:
+                s = current_app.config["TRACEFOOD"]
+                state["ledger"] = Ledger.open(
+                    s["DATABASE_URL"],
+                    key_file=s["LEDGER_KEY_FILE"],
+                    sqlite_synchronous=s["SQLITE_SYNCHRONOUS"],
+                )
+    ledger: Ledger = state["ledger"]
+    return ledger
+
+
+def health() -> dict[str, Any]:
+    try:
+        ledger = get_ledger()
+        with ledger_db.read_snapshot(ledger.engine) as conn:
+            size = tree.size(conn)
+    except TraceFoodError as exc:
+        return {"status": "unavailable", "detail": exc.detail}
+    except Exception as exc:  # health checks report, they do not crash
+        return {"status": "unavailable", "detail": type(exc).__name__}
+    return {"status": "ok", "ledger_size": size}
