@@ -69,16 +69,12 @@ def default_home() -> Path:
     return Path(base) / "tracefood"
 
 
-def load(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Resolve every setting; unknown names in the instance file or overrides are errors."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
     overrides = dict(overrides or {})
-    home = Path(
-        overrides.get("HOME") or env.get(ENV_PREFIX + "HOME") or default_home()
-    ).expanduser()
+    home = Path(overrides.get("HOME") or env.get(ENV_PREFIX + "HOME") or default_home()).expanduser()
     instance = home / INSTANCE_FILE
     if instance.is_file():
         with instance.open("rb") as fh:

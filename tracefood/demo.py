@@ -45,11 +45,18 @@ def demo_events() -> list[dict[str, Any]]:
     qty = [{"epcClass": PACKED_LOT, "quantity": 480, "uom": "CS"}]
     return [
         _event(
-            "2026-06-12T07:30:00-04:00", "commissioning", "active", FARM, action="ADD",
+            "2026-06-12T07:30:00-04:00",
+            "commissioning",
+            "active",
+            FARM,
+            action="ADD",
             quantityList=[{"epcClass": HARVEST_LOT, "quantity": 1200, "uom": "KGM"}],
         ),
         _event(
-            "2026-06-12T11:00:00-04:00", "storing", "active", FARM,
+            "2026-06-12T11:00:00-04:00",
+            "storing",
+            "active",
+            FARM,
             quantityList=[{"epcClass": HARVEST_LOT, "quantity": 1200, "uom": "KGM"}],
         ),
         {
@@ -74,13 +81,21 @@ def demo_events() -> list[dict[str, Any]]:
             "readPoint": {"id": PACKER},
         },
         _event(
-            "2026-06-13T16:00:00-04:00", "shipping", "in_transit", PACKER, epcList=[PALLET],
+            "2026-06-13T16:00:00-04:00",
+            "shipping",
+            "in_transit",
+            PACKER,
+            epcList=[PALLET],
             bizTransactionList=[{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}],
         ),
         _event("2026-06-13T18:10:00-04:00", "departing", "in_transit", LACOLLE, epcList=[PALLET]),
         _event("2026-06-13T18:40:00-04:00", "arriving", "in_transit", CHAMPLAIN, epcList=[PALLET]),
         _event(
-            "2026-06-14T04:20:00-04:00", "receiving", "in_progress", DISTRIBUTOR, epcList=[PALLET],
+            "2026-06-14T04:20:00-04:00",
+            "receiving",
+            "in_progress",
+            DISTRIBUTOR,
+            epcList=[PALLET],
             bizTransactionList=[{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}],
         ),
     ]

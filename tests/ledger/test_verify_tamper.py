@@ -52,8 +52,12 @@ class World:
     def rewrite(self, seq: int, envelope: dict, *, fix_leaf: bool) -> None:
         body = canonical_bytes(envelope)
         if fix_leaf:
-            self.sql("UPDATE ledger_entries SET body = :b, leaf_hash = :h WHERE seq = :s",
-                     b=body, h=merkle.leaf_hash(body), s=seq)
+            self.sql(
+                "UPDATE ledger_entries SET body = :b, leaf_hash = :h WHERE seq = :s",
+                b=body,
+                h=merkle.leaf_hash(body),
+                s=seq,
+            )
         else:
             self.sql("UPDATE ledger_entries SET body = :b WHERE seq = :s", b=body, s=seq)
 
@@ -126,8 +130,11 @@ def insert_entry(w: World) -> None:
     forged["id"] = "forged"
     body = canonical_bytes(forged)  # claims seq 7 and links to entry 6, like the genuine one
     w.move("seq >= 7", +1)
-    w.sql("INSERT INTO ledger_entries (seq, entry_id, leaf_hash, body) VALUES (7, 'forged', :h, :b)",
-          h=merkle.leaf_hash(body), b=body)
+    w.sql(
+        "INSERT INTO ledger_entries (seq, entry_id, leaf_hash, body) VALUES (7, 'forged', :h, :b)",
+        h=merkle.leaf_hash(body),
+        b=body,
+    )
 
 
 def swap_entries(w: World) -> None:
@@ -169,8 +176,10 @@ def _rebuild_nodes(w: World) -> None:
         frontier = merkle.Frontier()
         for leaf in leaves:
             for level, idx, value in frontier.append(leaf):
-                conn.execute(text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
-                             {"l": level, "i": idx, "h": value})
+                conn.execute(
+                    text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                    {"l": level, "i": idx, "h": value},
+                )
 
 
 SCENARIOS: dict[str, tuple[Callable[[World], None], int, str]] = {
@@ -208,7 +217,7 @@ def test_verify__tampering_is_named_at_its_sequence_number(world: World, name: s
 
 def test_verify__bad_checkpoint_signature(world: World) -> None:
     note = world.held
-    text_part, _, sig_line = note.rpartition("\n\n")
+    _, _, sig_line = note.rpartition("\n\n")
     blob = sig_line.split(" ")[-1].strip()
     raw = bytearray(base64.b64decode(blob))
     raw[10] ^= 0x01

@@ -211,8 +211,7 @@ class Ledger:
                 other, receipt = seen
                 if (other.kind, other.payload_bytes) != (p.kind, p.payload_bytes):
                     raise Conflict(
-                        f"entry id {p.entry_id!r} is already recorded (seq {receipt.seq}) with "
-                        "different content",
+                        f"entry id {p.entry_id!r} is already recorded (seq {receipt.seq}) with different content",
                         errors=[{"field": f"/{p.index}/entry_id", "reason": "already recorded with different content"}],
                     )
                 receipts.append(Receipt(receipt.seq, receipt.entry_id, receipt.leaf_hash, receipt.recorded, False))
@@ -290,7 +289,9 @@ class Ledger:
             current = tree.size(conn)
             n = current if size is None else _check_size("size", size, current)
             if not 0 <= index < n:
-                raise InvalidParameter("index", f"must be between 0 and {n - 1} for tree size {n}" if n else "the tree is empty")
+                raise InvalidParameter(
+                    "index", f"must be between 0 and {n - 1} for tree size {n}" if n else "the tree is empty"
+                )
             leaf, path, root = tree.inclusion(conn, index, n)
         return InclusionProof(index, n, leaf, path, root)
 
@@ -338,7 +339,9 @@ class Ledger:
                 self._check_extends(conn, latest, n, root)
             cp = Checkpoint(signer.name, n, root)
             note = sign_checkpoint(cp, signer)
-            conn.execute(insert(checkpoints).values(size=n, root_hash=root, note=note, signed_at=dt.datetime.now(dt.UTC)))
+            conn.execute(
+                insert(checkpoints).values(size=n, root_hash=root, note=note, signed_at=dt.datetime.now(dt.UTC))
+            )
             return SignedCheckpoint(cp, note)
 
     def _check_extends(self, conn: Connection, latest: SignedCheckpoint, n: int, root: bytes) -> None:
@@ -354,12 +357,11 @@ class Ledger:
         try:
             if previous.size == 0:
                 return
-            path, root1, root2 = tree.consistency(conn, previous.size, n)
+            path, _, _ = tree.consistency(conn, previous.size, n)
             merkle.verify_consistency(previous.size, n, path, previous.root, root)
         except merkle.ProofError as exc:
             raise IntegrityError(
-                f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; "
-                "run `tracefood verify`"
+                f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; run `tracefood verify`"
             ) from exc
 
     def verify(self, held: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> Any:
@@ -415,8 +417,13 @@ def _existing_receipts(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[
         )
         for row in conn.execute(stmt):
             env = loads(row.body)
-            prepared = _Prepared(-1, row.entry_id, env["kind"], env["party"], env["payload"], canonical_bytes(env["payload"]))
-            found[row.entry_id] = (prepared, Receipt(int(row.seq), row.entry_id, bytes(row.leaf_hash), env["recorded"], False))
+            prepared = _Prepared(
+                -1, row.entry_id, env["kind"], env["party"], env["payload"], canonical_bytes(env["payload"])
+            )
+            found[row.entry_id] = (
+                prepared,
+                Receipt(int(row.seq), row.entry_id, bytes(row.leaf_hash), env["recorded"], False),
+            )
     return found
 
 

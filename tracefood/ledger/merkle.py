@@ -208,9 +208,7 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
         raise ProofError("inclusion proof does not lead to the given root")
 
 
-def verify_consistency(
-    size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes
-) -> None:
+def verify_consistency(size1: int, size2: int, proof: Sequence[bytes], root1: bytes, root2: bytes) -> None:
     """Raise :class:`ProofError` unless ``proof`` shows tree ``root2`` extends ``root1``."""
     if size2 < size1:
         raise ProofError(f"size1 {size1} is larger than size2 {size2}")

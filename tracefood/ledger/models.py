@@ -9,8 +9,9 @@ append-only, enforced by triggers created in the migration.
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, MetaData, SmallInteger, String, Text
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -42,7 +43,7 @@ class Entry(Base):
 
 class Node(Base):
     __tablename__ = "ledger_nodes"
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -58,6 +59,6 @@ class StoredCheckpoint(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-entries = Entry.__table__
-nodes = Node.__table__
-checkpoints = StoredCheckpoint.__table__
+entries = cast(Table, Entry.__table__)
+nodes = cast(Table, Node.__table__)
+checkpoints = cast(Table, StoredCheckpoint.__table__)

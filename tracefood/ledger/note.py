@@ -127,9 +127,7 @@ class Signer:
 
 
 def _check_text(text: str) -> None:
-    if not text.endswith("\n") or "\n\n" in text or any(
-        (not c.isprintable() and c != "\n") for c in text
-    ):
+    if not text.endswith("\n") or "\n\n" in text or any((not c.isprintable() and c != "\n") for c in text):
         raise NoteError("note text must be printable lines ending in a newline, with no blank line")
 
 

@@ -35,9 +35,7 @@ def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
         stmt = select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(chunk))
         found.update(((0, int(seq)), bytes(h)) for seq, h in conn.execute(stmt))
     for chunk_c in _chunks(inner):
-        stmt2 = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-            tuple_(nodes.c.level, nodes.c.idx).in_(chunk_c)
-        )
+        stmt2 = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(tuple_(nodes.c.level, nodes.c.idx).in_(chunk_c))
         found.update(((int(lv), int(ix)), bytes(h)) for lv, ix, h in conn.execute(stmt2))
     missing = wanted - found.keys()
     if missing:

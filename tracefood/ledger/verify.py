@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,8 +181,11 @@ class _Verification:
                 self.add(None, "checkpoint-signature", f"{cp.source} does not verify with the ledger key: {exc}")
                 continue
             if cp.stored_root is not None and cp.stored_root != cp.checkpoint.root:
-                self.add(cp.checkpoint.size - 1 if cp.checkpoint.size else None, "checkpoint-signature",
-                         f"{cp.source}: the stored root column differs from the signed root")
+                self.add(
+                    cp.checkpoint.size - 1 if cp.checkpoint.size else None,
+                    "checkpoint-signature",
+                    f"{cp.source}: the stored root column differs from the signed root",
+                )
         return [cp for cp in found if cp.checkpoint is not None]
 
     def run(self) -> Report:
@@ -311,7 +315,7 @@ def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str
             out.append((seq, code, message))
 
     # 1. gaps in the stored sequence column
-    for a, b in zip(window, window[1:], strict=False):
+    for a, b in itertools.pairwise(window):
         for missing in range(a.seq + 1, b.seq):
             report(missing, "entry-deleted", f"entry {missing} is missing from the ledger")
             done.add(b.seq)  # its broken link is explained by the deletion

@@ -48,3 +48,11 @@ def health() -> dict[str, Any]:
     except Exception as exc:  # health checks report, they do not crash
         return {"status": "unavailable", "detail": type(exc).__name__}
     return {"status": "ok", "ledger_size": size}
+
+
+def close(app: Flask) -> None:
+    """Dispose of the app's database connections (tests, shutdown)."""
+    state = app.extensions[_KEY]
+    if state["ledger"] is not None:
+        state["ledger"].close()
+        state["ledger"] = None

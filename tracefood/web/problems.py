@@ -67,14 +67,24 @@ def init_app(app: Flask) -> None:
         else:
             detail = "the database could not complete the request"
         return render(
-            {"type": PROBLEM_BASE + "database", "title": "Database unavailable", "status": 503,
-             "detail": detail, "instance": request.path}
+            {
+                "type": PROBLEM_BASE + "database",
+                "title": "Database unavailable",
+                "status": 503,
+                "detail": detail,
+                "instance": request.path,
+            }
         )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled error")
         return render(
-            {"type": PROBLEM_BASE + "internal-error", "title": "Internal error", "status": 500,
-             "detail": "an unexpected error occurred; it has been logged", "instance": request.path}
+            {
+                "type": PROBLEM_BASE + "internal-error",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "an unexpected error occurred; it has been logged",
+                "instance": request.path,
+            }
         )

@@ -1,0 +1,109 @@
+"""The `tracefood` command as a user runs it: a real process, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import Database
+from tracefood.ledger import Ledger
+
+
+def run(home: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
+    env["TRACEFOOD_HOME"] = str(home)
+    if url:
+        env["TRACEFOOD_DATABASE_URL"] = url
+    return subprocess.run(
+        [sys.executable, "-m", "tracefood", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_cli__init_is_idempotent_and_key_is_private(database: Database, tmp_path: Path) -> None:
+    first = run(tmp_path, "init", url=database.url)
+    assert first.returncode == 0, first.stderr
+    assert "schema empty -> 0001_ledger" in first.stdout
+    key = tmp_path / "ledger.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    key_text = key.read_text()
+    second = run(tmp_path, "init", url=database.url)
+    assert second.returncode == 0 and "up to date" in second.stdout and "(existing)" in second.stdout
+    assert key.read_text() == key_text
+
+
+def test_cli__verify_json_and_checkpoint(database: Database, tmp_path: Path) -> None:
+    assert run(tmp_path, "init", url=database.url).returncode == 0
+    ledger = Ledger.open(database.url, key_file=tmp_path / "ledger.key")
+    ledger.append_batch([])
+    for i in range(5):
+        ledger.append({"n": i})
+    ledger.close()
+    cp = run(tmp_path, "checkpoint", url=database.url)
+    assert cp.returncode == 0 and cp.stdout.splitlines()[1] == "5"
+    (tmp_path / "held.txt").write_text(cp.stdout)
+    result = run(tmp_path, "verify", "--json", "--against", str(tmp_path / "held.txt"), url=database.url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"ok": True, "size": 5, "findings": []}
+
+
+def test_cli__verify_exits_1_with_findings(database: Database, tmp_path: Path) -> None:
+    assert run(tmp_path, "init", url=database.url).returncode == 0
+    ledger = Ledger.open(database.url, key_file=tmp_path / "ledger.key")
+    for i in range(4):
+        ledger.append({"n": i})
+    with ledger.engine.begin() as conn:  # go around the application
+        if database.kind == "postgresql":
+            conn.execute(text("DROP TRIGGER ledger_entries_append_only ON ledger_entries"))
+        else:
+            conn.execute(text("DROP TRIGGER ledger_entries_no_update"))
+        conn.execute(text("UPDATE ledger_entries SET body = :b WHERE seq = 2"), {"b": b'{"tampered":1}'})
+    ledger.close()
+    result = run(tmp_path, "verify", "--json", url=database.url)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["size"] == 4
+    assert {(f["seq"], f["code"]) for f in report["findings"]} == {(2, "entry-malformed")}
+    human = run(tmp_path, "verify", url=database.url)
+    assert human.returncode == 1 and "2\tentry-malformed" in human.stdout
+
+
+@pytest.mark.parametrize("content", [None, "", "garbage\n", "origin\n5\nAAAA\n\n— nobody AAAA\n"])
+def test_cli__bad_checkpoint_file_is_one_line(tmp_path: Path, content: str | None) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    path = tmp_path / "held.txt"
+    if content is not None:
+        path.write_text(content)
+    result = run(tmp_path, "verify", "--against", str(path))
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli__uninitialised_database_says_run_init(tmp_path: Path) -> None:
+    for command in (["verify"], ["checkpoint"]):
+        result = run(tmp_path, *command)
+        assert result.returncode == 1
+        assert result.stderr.strip() == "error: the database has no ledger yet: run `tracefood init`"
+
+
+def test_cli__bad_database_url_is_one_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "init", url="mysql://nobody@localhost/x")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: TRACEFOOD_DATABASE_URL: unsupported database")
+
+
+def test_cli__demo_loads_once(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo", "--no-serve")
+    assert first.returncode == 0, first.stderr
+    assert "entries appended, 0 already present" in first.stdout
+    second = run(tmp_path, "demo", "--no-serve")
+    assert "demo: 0 entries appended" in second.stdout
+    assert run(tmp_path, "verify").returncode == 0
