@@ -26,7 +26,9 @@ reorder), are not reported separately: the entry finding explains them.
 from __future__ import annotations
 
 import base64
+import binascii
 import bisect
+import hashlib
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +113,29 @@ def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator
         cursor = int(batch[-1][0])
 
 
+def _raw_rows(conn: Connection) -> Iterator[tuple[int, bytes, bytes]]:
+    """Stream (seq, body, leaf_hash) in stored order through the driver's own cursor.
+
+    Same connection, so the same snapshot; skipping SQLAlchemy's Row objects halves the cost
+    of a full verification.
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {CHUNK}"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        last = -1
+        while True:
+            cursor.execute(sql, (last,))
+            batch = cursor.fetchall()
+            for seq, body, stored in batch:
+                yield seq, bytes(body), bytes(stored)
+            if len(batch) < CHUNK:
+                return
+            last = batch[-1][0]
+    finally:
+        cursor.close()
+
+
 class _StoredNodes:
     """Stored nodes of one level, read in index order a chunk at a time."""
 
@@ -189,49 +214,69 @@ class _Verification:
         return [cp for cp in found if cp.checkpoint is not None]
 
     def run(self) -> Report:
-        frontier = merkle.Frontier()
+        # The hot loop: locals only, no per-row objects (10^6 entries in a few seconds).
+        stack: list[bytes] = []  # perfect subtrees of the leaves seen so far, largest first
+        count = 0
         levels: dict[int, _StoredNodes] = {}
-        want = sorted({cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint})
+        want = {cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint}
         roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in want else {}
+        anomalies, node_problems = self.anomalies, self.node_problems
+        sha256, parse, a2b = hashlib.sha256, loads, binascii.a2b_base64
         expected_seq = 0
         offset = 0  # stored position minus claimed sequence, as last seen
-        prev: _Row | None = None
+        prev_hash = GENESIS_PREV
+        last_claimed: int | None = None
         structural_from: int | None = None
-        for row in _rows(self.conn):
-            if row.seq != expected_seq:
-                self.anomalies.append(expected_seq)
+        for seq, body, stored in _raw_rows(self.conn):
+            recomputed = sha256(b"\x00" + body).digest()
+            if seq != expected_seq:
+                anomalies.append(expected_seq)
                 structural_from = _min(structural_from, expected_seq)
-            if row.malformed or row.recomputed != row.stored:
-                self.anomalies.append(row.seq)
-            if row.claimed is not None and row.seq - row.claimed != offset:
-                offset = row.seq - row.claimed
-                self.anomalies.append(row.seq)
-                structural_from = _min(structural_from, min(row.seq, row.claimed))
-            want_prev = prev.recomputed if prev is not None else GENESIS_PREV
-            if prev is None and row.seq != 0:
-                want_prev = b""
-            if row.prev is not None and row.prev != want_prev:
-                self.anomalies.append(row.seq)
-            for level, index, value in frontier.append(row.recomputed):
-                stored = levels.setdefault(level, _StoredNodes(self.conn, level)).get(index)
-                if stored is None:
-                    self.node_problems.append((level, index, "node-missing"))
-                elif stored != value:
-                    self.node_problems.append((level, index, "node-mismatch"))
-            if frontier.size in want:
-                roots[frontier.size] = frontier.root()
-            prev = row
-            expected_seq = row.seq + 1
-            if self.progress and frontier.size % CHUNK == 0:
-                self.progress(frontier.size)
+                prev_hash = b""
+            if recomputed != stored:
+                anomalies.append(seq)
+            try:
+                env = parse(body)
+                claimed, named_prev = env["seq"], a2b(env["prev"], strict_mode=True)
+            except Exception:  # malformed: diagnosed below
+                anomalies.append(seq)
+                claimed, named_prev = None, None
+            if claimed is not None:
+                if seq - claimed != offset:
+                    offset = seq - claimed
+                    anomalies.append(seq)
+                    structural_from = _min(structural_from, min(seq, claimed))
+                last_claimed = claimed
+            if named_prev != prev_hash:
+                anomalies.append(seq)
+            # Frontier.append, inlined: each completed perfect node is compared with the stored one.
+            index, acc, level = count, recomputed, 0
+            while index & 1:
+                acc = sha256(b"\x01" + stack.pop() + acc).digest()
+                index >>= 1
+                level += 1
+                level_nodes = levels.get(level)
+                if level_nodes is None:
+                    level_nodes = levels[level] = _StoredNodes(self.conn, level)
+                found = level_nodes.buffer.get(index) if index <= level_nodes.loaded_to else level_nodes.get(index)
+                if found != acc:
+                    node_problems.append((level, index, "node-missing" if found is None else "node-mismatch"))
+            stack.append(acc)
+            count += 1
+            if count in want:
+                roots[count] = merkle.fold_pieces(stack)
+            prev_hash = recomputed
+            expected_seq = seq + 1
+            if self.progress and count % CHUNK == 0:
+                self.progress(count)
         size = claimed_size = expected_seq
-        if prev is not None and prev.claimed is not None:
-            claimed_size = max(size, prev.claimed + 1)  # renumbering after a deletion is not truncation
+        if last_claimed is not None:
+            claimed_size = max(size, last_claimed + 1)  # renumbering after a deletion is not truncation
         self._diagnose()
         self._report_nodes(structural_from)
         self._check_checkpoints(roots, claimed_size)
         if self.progress:
-            self.progress(frontier.size)
+            self.progress(count)
         return Report(size, sorted(self.findings, key=_order), len(self.checkpoints))
 
     # -- naming what happened around each anomaly --------------------------------------------
