@@ -33,35 +33,64 @@ class CanonicalError(ValueError):
         self.reason = reason
 
 
-def _check(value: Any, path: str) -> bool:
-    """Validate ``value`` against the hashable domain; return True if a key is outside the BMP."""
+class _Bad(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.parts: list[str] = []
+
+
+def _check(value: Any) -> bool:
+    """Validate ``value`` against the hashable domain; return True if a key is outside the BMP.
+
+    Hot path (every append): exact type dispatch, no path strings unless something is wrong.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return False
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return False
+        raise _Bad("integer outside +/-(2**53-1); send it as a decimal string")
     astral = False
-    if isinstance(value, Mapping):
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalError(path, f"object key {key!r} is not a string")
+            if type(key) is not str:
+                raise _Bad(f"object key {key!r} is not a string")
             if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
                 astral = True
-            astral = _check(item, f"{path}/{key}") or astral
-    elif isinstance(value, (list, tuple)):
+            if type(item) is not str:
+                try:
+                    astral = _check(item) or astral
+                except _Bad as bad:
+                    bad.parts.append(key)
+                    raise
+        return astral
+    if kind is list or kind is tuple:
         for index, item in enumerate(value):
-            astral = _check(item, f"{path}/{index}") or astral
-    elif isinstance(value, bool) or value is None or isinstance(value, str):
-        pass
-    elif isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise CanonicalError(path, "integer outside +/-(2**53-1); send it as a decimal string")
-    elif isinstance(value, float):
-        raise CanonicalError(path, "floats are not allowed in hashed data; use a decimal string")
-    else:
-        raise CanonicalError(path, f"{type(value).__name__} is not a JSON value")
-    return astral
+            try:
+                astral = _check(item) or astral
+            except _Bad as bad:
+                bad.parts.append(str(index))
+                raise
+        return astral
+    if kind is float:
+        raise _Bad("floats are not allowed in hashed data; use a decimal string")
+    if isinstance(value, (str, int)):  # subclasses (e.g. enums) serialise as their base value
+        return _check(str(value) if isinstance(value, str) else int(value))
+    raise _Bad(f"{kind.__name__} is not a JSON value")
+
+
+def check(value: Any) -> bool:
+    """Raise :class:`CanonicalError` (with a JSON-pointer path) unless ``value`` is hashable."""
+    try:
+        return _check(value)
+    except _Bad as bad:
+        raise CanonicalError("".join("/" + p for p in reversed(bad.parts)), bad.reason) from None
 
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value`` (see the module docstring)."""
-    astral = _check(value, "")
-    if astral:
+    if check(value):
         return bytes(rfc8785.dumps(value))
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
