@@ -52,6 +52,22 @@ def _require_postgres() -> None:
         pytest.skip(f"PostgreSQL unreachable: {_PG_PROBLEM}")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engines(*names): run only on these database engines")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip) the engine variants a test's ``engines`` marker excludes."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("database")
+        (dropped if marker and engine and engine not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @dataclass
 class Database:
     """A fresh, empty database: ``url`` for engines and subprocesses, ``kind`` for reports."""

@@ -45,7 +45,11 @@ def _check(value: Any) -> bool:
     Hot path (every append): exact type dispatch, no path strings unless something is wrong.
     """
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if kind is str:
+        if not value.isascii():
+            _check_unicode(value)
+        return False
+    if kind is bool or value is None:
         return False
     if kind is int:
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -56,14 +60,15 @@ def _check(value: Any) -> bool:
         for key, item in value.items():
             if type(key) is not str:
                 raise _Bad(f"object key {key!r} is not a string")
-            if not key.isascii() and any(ord(ch) > 0xFFFF for ch in key):
-                astral = True
-            if type(item) is not str:
-                try:
+            if not key.isascii():  # a bad key is reported at the object that holds it
+                _check_unicode(key)
+                astral = astral or any(ord(ch) > 0xFFFF for ch in key)
+            try:
+                if type(item) is not str or not item.isascii():
                     astral = _check(item) or astral
-                except _Bad as bad:
-                    bad.parts.append(key)
-                    raise
+            except _Bad as bad:
+                bad.parts.append(key)
+                raise
         return astral
     if kind is list or kind is tuple:
         for index, item in enumerate(value):
@@ -80,18 +85,33 @@ def _check(value: Any) -> bool:
     raise _Bad(f"{kind.__name__} is not a JSON value")
 
 
+def _check_unicode(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise _Bad("lone surrogate: text must be valid Unicode") from exc
+
+
+def _pointer(parts: list[str]) -> str:
+    """RFC 6901 JSON pointer from path parts collected innermost first."""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in reversed(parts))
+
+
 def check(value: Any) -> bool:
     """Raise :class:`CanonicalError` (with a JSON-pointer path) unless ``value`` is hashable."""
     try:
         return _check(value)
     except _Bad as bad:
-        raise CanonicalError("".join("/" + p for p in reversed(bad.parts)), bad.reason) from None
+        raise CanonicalError(_pointer(bad.parts), bad.reason) from None
 
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value`` (see the module docstring)."""
     if check(value):
-        return bytes(rfc8785.dumps(value))
+        try:
+            return bytes(rfc8785.dumps(value))
+        except (rfc8785.CanonicalizationError, UnicodeError) as exc:  # backstop; check() catches these
+            raise CanonicalError("", str(exc)) from exc
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate in a string

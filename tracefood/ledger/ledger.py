@@ -148,10 +148,14 @@ class Ledger:
     @classmethod
     def open(cls, url: str, key_file: str | Path | None = None, **engine_kwargs: Any) -> Ledger:
         """Open the ledger at a SQLAlchemy URL; ``key_file`` enables checkpoint signing."""
-        engine = db.make_engine(url, **engine_kwargs)
-        with engine.connect() as conn:
-            db.require_schema(conn)
         signer = load_key(Path(key_file)) if key_file else None
+        engine = db.make_engine(url, **engine_kwargs)
+        try:
+            with engine.connect() as conn:
+                db.require_schema(conn)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, signer)
 
     def close(self) -> None:
@@ -429,7 +433,10 @@ def _prepare(index: int, item: NewEntry) -> _Prepared:
     entry_id = item.entry_id
     if entry_id is None:
         entry_id = "sha-256:" + hashlib.sha256(item.kind.encode() + b"\n" + payload_bytes).hexdigest()
-    for name, value in (("entry_id", entry_id), ("kind", item.kind), ("party", item.party or "-")):
+    checked = [("entry_id", entry_id), ("kind", item.kind)]
+    if item.party is not None:
+        checked.append(("party", item.party))
+    for name, value in checked:
         if type(value) is not str or not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
             raise InvalidEntry(
                 f"entry {index}: {name} must be 1 to {MAX_ID_LENGTH} printable characters",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -22,6 +23,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "  # EM DASH, space
 MAX_SIGNATURES = 100
+MAX_TREE_SIZE = 2**63 - 1
+_DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 class NoteError(ValueError):
@@ -189,8 +192,8 @@ class Checkpoint:
         if len(lines) < 4 or lines[-1] != "":
             raise NoteError("checkpoint must have origin, size and root lines")
         origin, size_line, root_line, *extensions = lines[:-1]
-        if not origin or not size_line.isdigit() or (size_line != "0" and size_line[0] == "0"):
-            raise NoteError("checkpoint size line is not a decimal number")
+        if not origin or not _DECIMAL.fullmatch(size_line) or int(size_line) > MAX_TREE_SIZE:
+            raise NoteError("checkpoint size line is not a canonical decimal number")
         root = _b64decode(root_line, "checkpoint root")
         if len(root) != 32:
             raise NoteError("checkpoint root is not a SHA-256 hash")
