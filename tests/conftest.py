@@ -22,7 +22,10 @@ from tracefood import schema
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import create_key
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+# The shared test vectors live beside the checkout (../shared/vectors); TRACEFOOD_VECTORS overrides.
+VECTORS = Path(os.environ.get("TRACEFOOD_VECTORS") or Path(__file__).resolve().parents[2] / "shared" / "vectors")
+if not (VECTORS / "README.md").is_file():
+    raise pytest.UsageError(f"test vectors not found at {VECTORS}: set TRACEFOOD_VECTORS")
 PG_URL = os.environ.get("TRACEFOOD_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TRACEFOOD_REQUIRE_POSTGRESQL") == "1"
 ENGINES = ("sqlite", "postgresql")

@@ -27,11 +27,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import Connection, insert
 
+from tests.conftest import VECTORS
 from tracefood.ledger import db, merkle, tree
 from tracefood.ledger.merkle import ProofError
 from tracefood.ledger.models import entries
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 TD = VECTORS / "merkle" / "transparency-dev"
 CCTV = VECTORS / "merkle" / "cctv"
 ARGON = VECTORS / "merkle" / "argon2020"

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import VECTORS
 from tracefood.ledger import note
 from tracefood.ledger.note import Checkpoint, NoteError, Signer, Verifier
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
 KNOWN = json.loads((VECTORS / "signed-note" / "known-answers.json").read_text())["cases"]
 ORIGIN = "example.com/ledger"
 ROOT = bytes(range(32))
