@@ -148,11 +148,11 @@ class Ledger:
     @classmethod
     def open(cls, url: str, key_file: str | Path | None = None, **engine_kwargs: Any) -> Ledger:
         """Open the ledger at a SQLAlchemy URL; ``key_file`` enables checkpoint signing."""
-        signer = load_key(Path(key_file)) if key_file else None
         engine = db.make_engine(url, **engine_kwargs)
         try:
             with engine.connect() as conn:
                 db.require_schema(conn)
+            signer = load_key(Path(key_file)) if key_file else None
         except BaseException:
             engine.dispose()
             raise
