@@ -25,7 +25,7 @@ def test_migrations__upgrade_downgrade_upgrade_and_check(database: Database) -> 
         schema.check(engine)
         # the triggers are back after the round trip
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
-            conn.execute(text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (1, 0, :h)"), {"h": b"x" * 32})
+            conn.execute(text("INSERT INTO ledger_nodes (id, hash) VALUES (1, :h)"), {"h": b"x" * 32})
             conn.execute(text("DELETE FROM ledger_nodes"))
     finally:
         engine.dispose()

@@ -25,7 +25,7 @@ from tracefood.errors import (
 )
 from tracefood.ledger import Ledger, NewEntry, merkle
 from tracefood.ledger.canonical import canonical_bytes
-from tracefood.ledger.models import checkpoints, entries, nodes
+from tracefood.ledger.models import checkpoints, entries, node_id, nodes
 from tracefood.ledger.note import open_checkpoint
 
 TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
@@ -419,7 +419,7 @@ def test_checkpoint__refuses_to_sign_a_tree_inconsistent_with_the_last_checkpoin
     else:
         sql(ledger, "DROP TRIGGER ledger_nodes_no_update")
     level, idx = node
-    sql(ledger, "UPDATE ledger_nodes SET hash = :h WHERE level = :l AND idx = :i", h=os.urandom(32), l=level, i=idx)
+    sql(ledger, "UPDATE ledger_nodes SET hash = :h WHERE id = :id", h=os.urandom(32), id=node_id(level, idx))
     with pytest.raises(IntegrityError, match=f"not consistent with the checkpoint of size {signed_size}"):
         ledger.checkpoint()
     assert ledger.latest_checkpoint() == signed
@@ -441,7 +441,7 @@ def test_checkpoint__refuses_to_sign_when_entries_were_removed(five: Ledger) -> 
 
 MUTATIONS = {
     "ledger_entries": ("UPDATE ledger_entries SET body = body", "DELETE FROM ledger_entries WHERE seq = 0"),
-    "ledger_nodes": ("UPDATE ledger_nodes SET hash = hash", "DELETE FROM ledger_nodes WHERE level = 1"),
+    "ledger_nodes": ("UPDATE ledger_nodes SET hash = hash", "DELETE FROM ledger_nodes WHERE id > 0"),
     "ledger_checkpoints": ("UPDATE ledger_checkpoints SET note = note", "DELETE FROM ledger_checkpoints"),
 }
 

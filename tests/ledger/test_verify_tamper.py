@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from tracefood.ledger import Ledger, NewEntry, merkle
 from tracefood.ledger.canonical import canonical_bytes, loads
+from tracefood.ledger.models import node_id
 from tracefood.ledger.verify import Report
 
 ENTRY_CODES = {
@@ -156,11 +157,11 @@ def break_link_naively(w: World) -> None:
 
 
 def corrupt_node(w: World) -> None:
-    w.sql("UPDATE ledger_nodes SET hash = :h WHERE level = 2 AND idx = 1", h=os.urandom(32))
+    w.sql("UPDATE ledger_nodes SET hash = :h WHERE id = :id", h=os.urandom(32), id=node_id(2, 1))
 
 
 def delete_node(w: World) -> None:
-    w.sql("DELETE FROM ledger_nodes WHERE level = 1 AND idx = 3")
+    w.sql("DELETE FROM ledger_nodes WHERE id = :id", id=node_id(1, 3))
 
 
 def truncate(w: World) -> None:
@@ -177,8 +178,8 @@ def _rebuild_nodes(w: World) -> None:
         for leaf in leaves:
             for level, idx, value in frontier.append(leaf):
                 conn.execute(
-                    text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
-                    {"l": level, "i": idx, "h": value},
+                    text("INSERT INTO ledger_nodes (id, hash) VALUES (:id, :h)"),
+                    {"id": node_id(level, idx), "h": value},
                 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import cast
 
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -42,12 +42,31 @@ class Entry(Base):
 
 
 class Node(Base):
-    __tablename__ = "ledger_nodes"
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
+    """A perfect subtree above the leaves, keyed by :func:`node_id`."""
 
-    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
-    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    __tablename__ = "ledger_nodes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+LEVEL_BITS = 6
+
+
+def node_id(level: int, index: int) -> int:
+    """Key of node ``(level, index)``: (last leaf it covers << 6) | level.
+
+    One integer key: lookups are a plain ``id IN (...)`` on the primary key on both engines
+    (SQLite does not use an index for row-value IN lists), and key order is the order in
+    which appends complete nodes, so the verifier streams them in a single pass.
+    """
+    return ((((index + 1) << level) - 1) << LEVEL_BITS) | level
+
+
+def node_coord(key: int) -> tuple[int, int]:
+    """Inverse of :func:`node_id`."""
+    level = key & ((1 << LEVEL_BITS) - 1)
+    return level, (((key >> LEVEL_BITS) + 1) >> level) - 1
 
 
 class StoredCheckpoint(Base):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, func, insert, select, tuple_
+from sqlalchemy import Connection, func, insert, select
 
 from tracefood.errors import IntegrityError
 from tracefood.ledger import merkle
 from tracefood.ledger.merkle import Coord, Frontier
-from tracefood.ledger.models import entries, nodes
+from tracefood.ledger.models import entries, node_coord, node_id, nodes
 
 _CHUNK = 500  # parameters per IN (...) list
 
@@ -29,14 +29,14 @@ def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
     """Fetch the hashes of perfect subtrees; raise IntegrityError if one is missing."""
     wanted = set(coords)
     leaves = sorted(i for level, i in wanted if level == 0)
-    inner = sorted(c for c in wanted if c[0] > 0)
+    inner = sorted(node_id(*c) for c in wanted if c[0] > 0)
     found: dict[Coord, bytes] = {}
     for chunk in _chunks(leaves):
         stmt = select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(chunk))
         found.update(((0, int(seq)), bytes(h)) for seq, h in conn.execute(stmt))
-    for chunk_c in _chunks(inner):
-        stmt2 = select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(tuple_(nodes.c.level, nodes.c.idx).in_(chunk_c))
-        found.update(((int(lv), int(ix)), bytes(h)) for lv, ix, h in conn.execute(stmt2))
+    for chunk in _chunks(inner):
+        stmt = select(nodes.c.id, nodes.c.hash).where(nodes.c.id.in_(chunk))
+        found.update((node_coord(int(key)), bytes(h)) for key, h in conn.execute(stmt))
     missing = wanted - found.keys()
     if missing:
         level, index = min(missing)
@@ -44,7 +44,7 @@ def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
     return found
 
 
-def _chunks(items: Sequence[object]) -> Iterable[list]:  # type: ignore[type-arg]
+def _chunks(items: Sequence[int]) -> Iterable[list[int]]:
     for start in range(0, len(items), _CHUNK):
         yield list(items[start : start + _CHUNK])
 
@@ -81,4 +81,4 @@ def consistency(conn: Connection, size1: int, size2: int) -> tuple[list[bytes], 
 
 def store_nodes(conn: Connection, created: Sequence[tuple[int, int, bytes]]) -> None:
     if created:
-        conn.execute(insert(nodes), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in created])
+        conn.execute(insert(nodes), [{"id": node_id(lv, ix), "hash": h} for lv, ix, h in created])

@@ -38,7 +38,7 @@ from sqlalchemy import Connection, Engine, select
 
 from tracefood.ledger import db, merkle
 from tracefood.ledger.canonical import loads
-from tracefood.ledger.models import checkpoints, entries, nodes
+from tracefood.ledger.models import LEVEL_BITS, checkpoints, entries
 from tracefood.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
 CHUNK = 20_000
@@ -113,22 +113,23 @@ def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator
         cursor = int(batch[-1][0])
 
 
-def _raw_rows(conn: Connection) -> Iterator[tuple[int, bytes, bytes]]:
-    """Stream (seq, body, leaf_hash) in stored order through the driver's own cursor.
+def _stream(conn: Connection, sql: str) -> Iterator[tuple[Any, ...]]:
+    """Keyset-paginated rows through the driver's own cursor, on the caller's snapshot.
 
-    Same connection, so the same snapshot; skipping SQLAlchemy's Row objects halves the cost
+    ``sql`` selects the key first and has one ``{mark}`` for "key greater than". Skipping
+    SQLAlchemy's Row objects (and, on PostgreSQL, asking for binary results) halves the cost
     of a full verification.
     """
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {CHUNK}"
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    postgres = conn.dialect.name == "postgresql"
+    query = sql.format(mark="%s" if postgres else "?", limit=CHUNK)
+    raw: Any = conn.connection.dbapi_connection
+    cursor = raw.cursor(binary=True) if postgres else raw.cursor()
     try:
         last = -1
         while True:
-            cursor.execute(sql, (last,))
+            cursor.execute(query, (last,))
             batch = cursor.fetchall()
-            for seq, body, stored in batch:
-                yield seq, bytes(body), bytes(stored)
+            yield from batch
             if len(batch) < CHUNK:
                 return
             last = batch[-1][0]
@@ -136,26 +137,9 @@ def _raw_rows(conn: Connection) -> Iterator[tuple[int, bytes, bytes]]:
         cursor.close()
 
 
-class _StoredNodes:
-    """Stored nodes of one level, read in index order a chunk at a time."""
-
-    def __init__(self, conn: Connection, level: int) -> None:
-        self.conn, self.level = conn, level
-        self.buffer: dict[int, bytes] = {}
-        self.loaded_to = -1
-
-    def get(self, index: int) -> bytes | None:
-        if index > self.loaded_to:
-            stmt = (
-                select(nodes.c.idx, nodes.c.hash)
-                .where(nodes.c.level == self.level, nodes.c.idx >= index)
-                .order_by(nodes.c.idx)
-                .limit(CHUNK)
-            )
-            batch = self.conn.execute(stmt).all()
-            self.buffer = {int(i): bytes(h) for i, h in batch}
-            self.loaded_to = int(batch[-1][0]) if len(batch) == CHUNK else 1 << 62
-        return self.buffer.get(index)
+ROWS_SQL = "SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {limit}"
+NODES_SQL = "SELECT id, hash FROM ledger_nodes WHERE id > {mark} ORDER BY id LIMIT {limit}"
+END = (1 << 63, b"")
 
 
 @dataclass
@@ -217,7 +201,6 @@ class _Verification:
         # The hot loop: locals only, no per-row objects (10^6 entries in a few seconds).
         stack: list[bytes] = []  # perfect subtrees of the leaves seen so far, largest first
         count = 0
-        levels: dict[int, _StoredNodes] = {}
         want = {cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint}
         roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in want else {}
         anomalies, node_problems = self.anomalies, self.node_problems
@@ -227,7 +210,9 @@ class _Verification:
         prev_hash = GENESIS_PREV
         last_claimed: int | None = None
         structural_from: int | None = None
-        for seq, body, stored in _raw_rows(self.conn):
+        stored_nodes = _stream(self.conn, NODES_SQL)
+        node_key, node_hash = next(stored_nodes, END)
+        for seq, body, stored in _stream(self.conn, ROWS_SQL):
             recomputed = sha256(b"\x00" + body).digest()
             if seq != expected_seq:
                 anomalies.append(expected_seq)
@@ -250,17 +235,21 @@ class _Verification:
             if named_prev != prev_hash:
                 anomalies.append(seq)
             # Frontier.append, inlined: each completed perfect node is compared with the stored one.
+            # Nodes complete in key order (models.node_id), the order they are streamed in.
             index, acc, level = count, recomputed, 0
             while index & 1:
                 acc = sha256(b"\x01" + stack.pop() + acc).digest()
                 index >>= 1
                 level += 1
-                level_nodes = levels.get(level)
-                if level_nodes is None:
-                    level_nodes = levels[level] = _StoredNodes(self.conn, level)
-                found = level_nodes.buffer.get(index) if index <= level_nodes.loaded_to else level_nodes.get(index)
-                if found != acc:
-                    node_problems.append((level, index, "node-missing" if found is None else "node-mismatch"))
+                key = (count << LEVEL_BITS) | level
+                while node_key < key:  # a stored node that no append made: not ours to judge
+                    node_key, node_hash = next(stored_nodes, END)
+                if node_key != key:
+                    node_problems.append((level, index, "node-missing"))
+                else:
+                    if node_hash != acc:
+                        node_problems.append((level, index, "node-mismatch"))
+                    node_key, node_hash = next(stored_nodes, END)
             stack.append(acc)
             count += 1
             if count in want:
