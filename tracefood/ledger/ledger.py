@@ -204,7 +204,7 @@ class Ledger:
         front = tree.frontier(conn, size)
         recorded = _now()
         receipts: list[Receipt] = []
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[int, str, bytes, bytes]] = []
         new_nodes: list[tuple[int, int, bytes]] = []
         appended: list[tuple[Receipt, dict[str, Any]]] = []
         batch_ids: dict[str, tuple[_Prepared, Receipt]] = {}
@@ -239,7 +239,7 @@ class Ledger:
                 )
             leaf = merkle.leaf_hash(body)
             new_nodes.extend(front.append(leaf))
-            new_rows.append({"seq": size, "entry_id": p.entry_id, "leaf_hash": leaf, "body": body})
+            new_rows.append((size, p.entry_id, leaf, body))
             receipt = Receipt(size, p.entry_id, leaf, recorded)
             receipts.append(receipt)
             appended.append((receipt, envelope))
@@ -247,7 +247,7 @@ class Ledger:
             prev = leaf
             size += 1
         if new_rows:
-            conn.execute(insert(entries), new_rows)
+            db.insert_many(conn, "ledger_entries", ("seq", "entry_id", "leaf_hash", "body"), new_rows)
             tree.store_nodes(conn, new_nodes)
             for hook in self.after_append:
                 hook(conn, appended)

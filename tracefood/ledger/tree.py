@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from tracefood.errors import IntegrityError
-from tracefood.ledger import merkle
+from tracefood.ledger import db, merkle
 from tracefood.ledger.merkle import Coord, Frontier
 from tracefood.ledger.models import entries, node_coord, node_id, nodes
 
@@ -80,5 +80,4 @@ def consistency(conn: Connection, size1: int, size2: int) -> tuple[list[bytes], 
 
 
 def store_nodes(conn: Connection, created: Sequence[tuple[int, int, bytes]]) -> None:
-    if created:
-        conn.execute(insert(nodes), [{"id": node_id(lv, ix), "hash": h} for lv, ix, h in created])
+    db.insert_many(conn, "ledger_nodes", ("id", "hash"), [(node_id(lv, ix), h) for lv, ix, h in created])
