@@ -291,28 +291,40 @@ class Ledger:
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """Proof that entry ``index`` is in the tree of ``size`` (default: the current size)."""
         with db.read_snapshot(self.engine) as conn:
-            current = tree.size(conn)
-            n = current if size is None else _check_size("size", size, current)
+            # With a stated size, the presence of leaf size-1 (fetched with the proof's nodes)
+            # shows the tree reached that size: one query instead of two.
+            n = tree.size(conn) if size is None else size
+            if size is not None and size < 0:
+                raise InvalidParameter("size", "must not be negative")
             if not 0 <= index < n:
                 raise InvalidParameter(
                     "index", f"must be between 0 and {n - 1} for tree size {n}" if n else "the tree is empty"
                 )
-            leaf, path, root = tree.inclusion(conn, index, n)
+            try:
+                leaf, path, root = tree.inclusion(conn, index, n)
+            except IntegrityError:
+                _check_size("size", n, tree.size(conn))  # NotFound if the tree is smaller
+                raise
         return InclusionProof(index, n, leaf, path, root)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """Proof that the tree of size ``second`` extends the tree of size ``first``."""
         with db.read_snapshot(self.engine) as conn:
-            current = tree.size(conn)
-            n = current if second is None else _check_size("to", second, current)
+            n = tree.size(conn) if second is None else second
+            if n < 0:
+                raise InvalidParameter("to", "must not be negative")
             if first < 1:
                 raise InvalidParameter("from", "must be at least 1 (a proof from the empty tree proves nothing)")
             if first > n:
                 raise InvalidParameter("from", f"must not exceed to ({n})")
-            if first == n:
-                root = tree.root(conn, n)
-                return ConsistencyProof(first, n, [], root, root)
-            path, root1, root2 = tree.consistency(conn, first, n)
+            try:
+                if first == n:
+                    root = tree.root(conn, n)
+                    return ConsistencyProof(first, n, [], root, root)
+                path, root1, root2 = tree.consistency(conn, first, n)
+            except IntegrityError:
+                _check_size("to", n, tree.size(conn))  # NotFound if the tree is smaller
+                raise
         return ConsistencyProof(first, n, path, root1, root2)
 
     # -- checkpoints -------------------------------------------------------------------------

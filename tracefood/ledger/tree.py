@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, literal, select, union_all
 
 from tracefood.errors import IntegrityError
 from tracefood.ledger import db, merkle
@@ -26,27 +26,31 @@ def size(conn: Connection) -> int:
 
 
 def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
-    """Fetch the hashes of perfect subtrees; raise IntegrityError if one is missing."""
+    """Fetch the hashes of perfect subtrees in one round trip; IntegrityError if one is missing."""
     wanted = set(coords)
     leaves = sorted(i for level, i in wanted if level == 0)
     inner = sorted(node_id(*c) for c in wanted if c[0] > 0)
     found: dict[Coord, bytes] = {}
-    for chunk in _chunks(leaves):
-        stmt = select(entries.c.seq, entries.c.leaf_hash).where(entries.c.seq.in_(chunk))
-        found.update(((0, int(seq)), bytes(h)) for seq, h in conn.execute(stmt))
-    for chunk in _chunks(inner):
-        stmt = select(nodes.c.id, nodes.c.hash).where(nodes.c.id.in_(chunk))
-        found.update((node_coord(int(key)), bytes(h)) for key, h in conn.execute(stmt))
+    for start in range(0, max(len(leaves), len(inner)), _CHUNK):
+        parts = []
+        if leaves[start : start + _CHUNK]:
+            parts.append(
+                select(literal(0).label("kind"), entries.c.seq.label("key"), entries.c.leaf_hash.label("hash")).where(
+                    entries.c.seq.in_(leaves[start : start + _CHUNK])
+                )
+            )
+        if inner[start : start + _CHUNK]:
+            parts.append(
+                select(literal(1), nodes.c.id, nodes.c.hash).where(nodes.c.id.in_(inner[start : start + _CHUNK]))
+            )
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        for kind, key, value in conn.execute(stmt):
+            found[(0, int(key)) if kind == 0 else node_coord(int(key))] = bytes(value)
     missing = wanted - found.keys()
     if missing:
         level, index = min(missing)
         raise IntegrityError(f"the stored tree has no node at level {level}, index {index}")
     return found
-
-
-def _chunks(items: Sequence[int]) -> Iterable[list[int]]:
-    for start in range(0, len(items), _CHUNK):
-        yield list(items[start : start + _CHUNK])
 
 
 def frontier(conn: Connection, tree_size: int) -> Frontier:
