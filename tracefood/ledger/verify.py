@@ -28,8 +28,12 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import contextlib
 import hashlib
 import itertools
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,33 +117,65 @@ def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator
         cursor = int(batch[-1][0])
 
 
-def _stream(conn: Connection, sql: str) -> Iterator[tuple[Any, ...]]:
-    """Keyset-paginated rows through the driver's own cursor, on the caller's snapshot.
+ROWS_SQL = "SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {limit}"
+NODES_SQL = "SELECT id, hash FROM ledger_nodes WHERE id >= {mark} AND id < {mark} ORDER BY id"
+END = (1 << 63, b"")
+Chunk = tuple[list[tuple[int, bytes, bytes]], list[tuple[int, bytes]]]
 
-    ``sql`` selects the key first and has one ``{mark}`` for "key greater than". Skipping
-    SQLAlchemy's Row objects (and, on PostgreSQL, asking for binary results) halves the cost
-    of a full verification.
+
+def _chunks(conn: Connection) -> Iterator[Chunk]:
+    """Entries in stored order, CHUNK at a time, each with the stored nodes its leaves complete.
+
+    Read through the driver's own cursor on the caller's snapshot (SQLAlchemy Row objects
+    and, on PostgreSQL, text-format bytea would double the cost), by a helper thread that
+    fetches the next chunk while the caller hashes this one: both drivers release the GIL
+    while they wait for the database. All database access stays in that one thread.
     """
     postgres = conn.dialect.name == "postgresql"
-    query = sql.format(mark="%s" if postgres else "?", limit=CHUNK)
+    mark = "%s" if postgres else "?"
+    rows_sql = ROWS_SQL.format(mark=mark, limit=CHUNK)
+    nodes_sql = NODES_SQL.format(mark=mark)
     raw: Any = conn.connection.dbapi_connection
-    cursor = raw.cursor(binary=True) if postgres else raw.cursor()
+    results: queue.Queue[Chunk | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        cursor = raw.cursor(binary=True) if postgres else raw.cursor()
+        try:
+            last = -1
+            while not stop.is_set():
+                cursor.execute(rows_sql, (last,))
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                # nodes whose last leaf is in this chunk: keys (last leaf << 6 | level)
+                cursor.execute(nodes_sql, (rows[0][0] << LEVEL_BITS, (rows[-1][0] + 1) << LEVEL_BITS))
+                results.put((rows, cursor.fetchall()))
+                if len(rows) < CHUNK:
+                    break
+                last = rows[-1][0]
+            results.put(None)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            results.put(exc)
+        finally:
+            cursor.close()
+
+    worker = threading.Thread(target=produce, name="tracefood-verify-reader", daemon=True)
+    worker.start()
     try:
-        last = -1
         while True:
-            cursor.execute(query, (last,))
-            batch = cursor.fetchall()
-            yield from batch
-            if len(batch) < CHUNK:
+            item = results.get()
+            if item is None:
                 return
-            last = batch[-1][0]
+            if isinstance(item, BaseException):
+                raise item
+            yield item
     finally:
-        cursor.close()
-
-
-ROWS_SQL = "SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {limit}"
-NODES_SQL = "SELECT id, hash FROM ledger_nodes WHERE id > {mark} ORDER BY id LIMIT {limit}"
-END = (1 << 63, b"")
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                results.get(timeout=0.05)
+        worker.join()
 
 
 @dataclass
@@ -210,53 +246,57 @@ class _Verification:
         prev_hash = GENESIS_PREV
         last_claimed: int | None = None
         structural_from: int | None = None
-        stored_nodes = _stream(self.conn, NODES_SQL)
-        node_key, node_hash = next(stored_nodes, END)
-        for seq, body, stored in _stream(self.conn, ROWS_SQL):
-            recomputed = sha256(b"\x00" + body).digest()
-            if seq != expected_seq:
-                anomalies.append(expected_seq)
-                structural_from = _min(structural_from, expected_seq)
-                prev_hash = b""
-            if recomputed != stored:
-                anomalies.append(seq)
-            try:
-                env = parse(body)
-                claimed, named_prev = env["seq"], a2b(env["prev"], strict_mode=True)
-            except Exception:  # malformed: diagnosed below
-                anomalies.append(seq)
-                claimed, named_prev = None, None
-            if claimed is not None:
-                if seq - claimed != offset:
-                    offset = seq - claimed
+        pending: deque[tuple[int, bytes]] = deque()  # stored nodes, in key order
+        node_key, node_hash = END
+        for rows, chunk_nodes in _chunks(self.conn):
+            pending.extend(chunk_nodes)
+            if node_key == END[0] and pending:
+                node_key, node_hash = pending.popleft()
+            for seq, body, stored in rows:
+                recomputed = sha256(b"\x00" + body).digest()
+                if seq != expected_seq:
+                    anomalies.append(expected_seq)
+                    structural_from = _min(structural_from, expected_seq)
+                    prev_hash = b""
+                if recomputed != stored:
                     anomalies.append(seq)
-                    structural_from = _min(structural_from, min(seq, claimed))
-                last_claimed = claimed
-            if named_prev != prev_hash:
-                anomalies.append(seq)
-            # Frontier.append, inlined: each completed perfect node is compared with the stored one.
-            # Nodes complete in key order (models.node_id), the order they are streamed in.
-            index, acc, level = count, recomputed, 0
-            while index & 1:
-                acc = sha256(b"\x01" + stack.pop() + acc).digest()
-                index >>= 1
-                level += 1
-                key = (count << LEVEL_BITS) | level
-                while node_key < key:  # a stored node that no append made: not ours to judge
-                    node_key, node_hash = next(stored_nodes, END)
-                if node_key != key:
-                    node_problems.append((level, index, "node-missing"))
-                else:
-                    if node_hash != acc:
-                        node_problems.append((level, index, "node-mismatch"))
-                    node_key, node_hash = next(stored_nodes, END)
-            stack.append(acc)
-            count += 1
-            if count in want:
-                roots[count] = merkle.fold_pieces(stack)
-            prev_hash = recomputed
-            expected_seq = seq + 1
-            if self.progress and count % CHUNK == 0:
+                try:
+                    env = parse(body)
+                    claimed, named_prev = env["seq"], a2b(env["prev"], strict_mode=True)
+                except Exception:  # malformed: diagnosed below
+                    anomalies.append(seq)
+                    claimed, named_prev = None, None
+                if claimed is not None:
+                    if seq - claimed != offset:
+                        offset = seq - claimed
+                        anomalies.append(seq)
+                        structural_from = _min(structural_from, min(seq, claimed))
+                    last_claimed = claimed
+                if named_prev != prev_hash:
+                    anomalies.append(seq)
+                # Frontier.append, inlined; each completed node is compared with the stored one.
+                # Nodes complete in key order (models.node_id), the order they are streamed in.
+                index, acc, level = count, recomputed, 0
+                while index & 1:
+                    acc = sha256(b"\x01" + stack.pop() + acc).digest()
+                    index >>= 1
+                    level += 1
+                    key = (count << LEVEL_BITS) | level
+                    while node_key < key:  # a stored node no append made: not ours to judge
+                        node_key, node_hash = pending.popleft() if pending else END
+                    if node_key != key:
+                        node_problems.append((level, index, "node-missing"))
+                    else:
+                        if node_hash != acc:
+                            node_problems.append((level, index, "node-mismatch"))
+                        node_key, node_hash = pending.popleft() if pending else END
+                stack.append(acc)
+                count += 1
+                if count in want:
+                    roots[count] = merkle.fold_pieces(stack)
+                prev_hash = recomputed
+                expected_seq = seq + 1
+            if self.progress:
                 self.progress(count)
         size = claimed_size = expected_seq
         if last_claimed is not None:
