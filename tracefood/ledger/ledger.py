@@ -198,10 +198,10 @@ class Ledger:
     def _append_locked(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
         existing = _existing_receipts(conn, [p.entry_id for p in prepared])
         size = tree.size(conn)
-        prev = GENESIS_PREV
-        if size:
-            prev = tree.lookup(conn, [(0, size - 1)])[(0, size - 1)]
-        front = tree.frontier(conn, size)
+        pieces = merkle.perfect_pieces(0, size)
+        found = tree.lookup(conn, [*pieces, (0, size - 1)] if size else pieces)  # one round trip
+        front = merkle.Frontier(size, [found[c] for c in pieces])
+        prev = found[(0, size - 1)] if size else GENESIS_PREV
         recorded = _now()
         receipts: list[Receipt] = []
         new_rows: list[tuple[int, str, bytes, bytes]] = []
@@ -290,9 +290,9 @@ class Ledger:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """Proof that entry ``index`` is in the tree of ``size`` (default: the current size)."""
-        with db.read_snapshot(self.engine) as conn:
+        with db.read_snapshot(self.engine, single_statement=size is not None) as conn:
             # With a stated size, the presence of leaf size-1 (fetched with the proof's nodes)
-            # shows the tree reached that size: one query instead of two.
+            # shows the tree reached that size: one statement instead of two.
             n = tree.size(conn) if size is None else size
             if size is not None and size < 0:
                 raise InvalidParameter("size", "must not be negative")
@@ -309,7 +309,7 @@ class Ledger:
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """Proof that the tree of size ``second`` extends the tree of size ``first``."""
-        with db.read_snapshot(self.engine) as conn:
+        with db.read_snapshot(self.engine, single_statement=second is not None) as conn:
             n = tree.size(conn) if second is None else second
             if n < 0:
                 raise InvalidParameter("to", "must not be negative")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, func, literal, select, union_all
+from sqlalchemy import Connection, func, select
 
 from tracefood.errors import IntegrityError
 from tracefood.ledger import db, merkle
 from tracefood.ledger.merkle import Coord, Frontier
-from tracefood.ledger.models import entries, node_coord, node_id, nodes
+from tracefood.ledger.models import entries, node_coord, node_id
 
 _CHUNK = 500  # parameters per IN (...) list
 
@@ -25,27 +25,36 @@ def size(conn: Connection) -> int:
     return 0 if top is None else int(top) + 1
 
 
+_LOOKUP_PG = (
+    "SELECT 0, seq, leaf_hash FROM ledger_entries WHERE seq = ANY(%(leaves)s) "
+    "UNION ALL SELECT 1, id, hash FROM ledger_nodes WHERE id = ANY(%(inner)s)"
+)
+
+
 def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
-    """Fetch the hashes of perfect subtrees in one round trip; IntegrityError if one is missing."""
+    """Fetch the hashes of perfect subtrees in one statement; IntegrityError if one is missing.
+
+    Plain driver SQL: this is the hot path of every proof and append, and building, compiling
+    and expanding a SQLAlchemy construct cost more than the database's answer. On PostgreSQL
+    the text is constant (``= ANY(array)``), so psycopg prepares it once per connection.
+    """
     wanted = set(coords)
     leaves = sorted(i for level, i in wanted if level == 0)
     inner = sorted(node_id(*c) for c in wanted if c[0] > 0)
+    if db.is_postgresql(conn):
+        rows = conn.exec_driver_sql(_LOOKUP_PG, {"leaves": leaves, "inner": inner}).all()
+    else:
+        rows = []
+        for start in range(0, max(len(leaves), len(inner)), _CHUNK):
+            part_l, part_i = leaves[start : start + _CHUNK], inner[start : start + _CHUNK]
+            sql = (
+                f"SELECT 0, seq, leaf_hash FROM ledger_entries WHERE seq IN ({','.join('?' * len(part_l))}) "
+                f"UNION ALL SELECT 1, id, hash FROM ledger_nodes WHERE id IN ({','.join('?' * len(part_i))})"
+            )
+            rows += conn.exec_driver_sql(sql, (*part_l, *part_i)).all()
     found: dict[Coord, bytes] = {}
-    for start in range(0, max(len(leaves), len(inner)), _CHUNK):
-        parts = []
-        if leaves[start : start + _CHUNK]:
-            parts.append(
-                select(literal(0).label("kind"), entries.c.seq.label("key"), entries.c.leaf_hash.label("hash")).where(
-                    entries.c.seq.in_(leaves[start : start + _CHUNK])
-                )
-            )
-        if inner[start : start + _CHUNK]:
-            parts.append(
-                select(literal(1), nodes.c.id, nodes.c.hash).where(nodes.c.id.in_(inner[start : start + _CHUNK]))
-            )
-        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-        for kind, key, value in conn.execute(stmt):
-            found[(0, int(key)) if kind == 0 else node_coord(int(key))] = bytes(value)
+    for kind, key, value in rows:
+        found[(0, int(key)) if kind == 0 else node_coord(int(key))] = bytes(value)
     missing = wanted - found.keys()
     if missing:
         level, index = min(missing)
