@@ -59,6 +59,11 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA busy_timeout = 60000")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute(f"PRAGMA synchronous = {synchronous}")
+        # A 1,000-entry batch dirties ~1,000 pages of the random-keyed entry-id index; with
+        # SQLite's default (checkpoint every 1,000 WAL pages) nearly every batch paid for a
+        # checkpoint. 16,000 pages (64 MiB of WAL) measured +20% batched appends at 4x10^5.
+        cur.execute("PRAGMA wal_autocheckpoint = 16000")
+        cur.execute("PRAGMA cache_size = -65536")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
