@@ -50,7 +50,7 @@ def test_cli__verify_json_and_checkpoint(database: Database, tmp_path: Path) -> 
     (tmp_path / "held.txt").write_text(cp.stdout)
     result = run(tmp_path, "verify", "--json", "--against", str(tmp_path / "held.txt"), url=database.url)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"ok": True, "size": 5, "findings": []}
+    assert json.loads(result.stdout) == {"ok": True, "size": 5, "findings": [], "findings_complete": True}
 
 
 def test_cli__verify_exits_1_with_findings(database: Database, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ one stored at size 10 and one held by the "auditor" at size 20.
 from __future__ import annotations
 
 import base64
+import collections
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -252,3 +253,21 @@ def test_verify__checkpoint_from_another_ledger_is_refused(world: World, tmp_pat
     note = sign_checkpoint(Checkpoint(other.name, size, root), other)
     report = world.ledger.verify([note])
     assert [(f.seq, f.code) for f in report.findings] == [(None, "checkpoint-signature")]
+
+
+def test_verify__massive_damage_is_reported_bounded(ledger: Ledger) -> None:
+    from tracefood.ledger.verify import MAX_FINDINGS
+
+    ledger.append_batch([NewEntry({"n": i}) for i in range(MAX_FINDINGS + 200)])
+    drop_triggers(ledger.engine)
+    with ledger.engine.begin() as conn:  # every entry's bytes rewritten
+        conn.execute(
+            text("UPDATE ledger_entries SET body = body || CAST(' ' AS BLOB)")
+            if ledger.engine.dialect.name == "sqlite"
+            else text("UPDATE ledger_entries SET body = body || '\\x20'::bytea")
+        )
+    report = ledger.verify()
+    assert not report.ok and not report.complete
+    assert len(report.findings) == MAX_FINDINGS
+    assert report.to_json()["findings_complete"] is False
+    assert {f.code for f in report.findings} == {"entry-modified"}, collections.Counter(f.code for f in report.findings)

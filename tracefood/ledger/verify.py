@@ -57,7 +57,8 @@ ENVELOPE_TAIL = re.compile(
 )
 TAIL_WINDOW = 200
 GENESIS_PREV = bytes(32)
-MAX_FINDINGS = 1_000
+MAX_FINDINGS = 1_000  # a report lists at most this many; ``Report.complete`` says if more exist
+DIAGNOSE_WINDOW = 5_000
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,19 @@ class Report:
     size: int
     findings: list[Finding] = field(default_factory=list)
     checkpoints_checked: int = 0
+    complete: bool = True  # False when findings were cut at MAX_FINDINGS
 
     @property
     def ok(self) -> bool:
         return not self.findings
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "size": self.size, "findings": [f.to_json() for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "size": self.size,
+            "findings": [f.to_json() for f in self.findings],
+            "findings_complete": self.complete,
+        }
 
 
 @dataclass
@@ -107,6 +114,13 @@ def _parse(seq: int, body: bytes, stored: bytes) -> _Row:
     return _Row(seq, claimed, prev, recomputed, stored)
 
 
+def _as_bytes(value: object) -> bytes:
+    """A stored value as bytes: tampering through raw SQL can leave text or numbers behind."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return str(value).encode("utf-8", "surrogateescape")
+
+
 def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator[_Row]:
     """Stream entries in stored order, keyset-paginated (bounded memory on both engines)."""
     cursor = start - 1
@@ -121,7 +135,7 @@ def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator
             stmt = stmt.where(entries.c.seq < stop)
         batch = conn.execute(stmt).all()
         for seq, body, stored in batch:
-            yield _parse(int(seq), bytes(body), bytes(stored))
+            yield _parse(int(seq), _as_bytes(body), _as_bytes(stored))
         if len(batch) < CHUNK:
             return
         cursor = int(batch[-1][0])
@@ -215,6 +229,7 @@ class _Verification:
     ) -> None:
         self.conn, self.verifier, self.progress = conn, verifier, progress
         self.findings: list[Finding] = []
+        self.complete = True
         self.anomalies: list[int] = []
         self.node_problems: list[tuple[int, int, str]] = []
         self.checkpoints = self._load_checkpoints(held)
@@ -222,6 +237,8 @@ class _Verification:
     def add(self, seq: int | None, code: str, message: str) -> None:
         if len(self.findings) < MAX_FINDINGS:
             self.findings.append(Finding(seq, code, message))
+        else:
+            self.complete = False
 
     def _load_checkpoints(self, held: Sequence[str]) -> list[_HeldCheckpoint]:
         found = [
@@ -263,6 +280,8 @@ class _Verification:
             if node_key == END[0] and pending:
                 node_key, node_hash = pending.popleft()
             for seq, body, stored in rows:
+                if type(body) is not bytes:  # SQLite stores whatever raw SQL wrote
+                    body = _as_bytes(body)
                 recomputed = sha256(b"\x00" + body).digest()
                 if seq != expected_seq:
                     anomalies.append(expected_seq)
@@ -320,15 +339,21 @@ class _Verification:
         self._check_checkpoints(roots, claimed_size)
         if self.progress:
             self.progress(count)
-        return Report(size, sorted(self.findings, key=_order), len(self.checkpoints))
+        complete = self.complete and len(self.findings) < MAX_FINDINGS
+        return Report(size, sorted(self.findings, key=_order), len(self.checkpoints), complete)
 
     # -- naming what happened around each anomaly --------------------------------------------
 
     def _diagnose(self) -> None:
         for lo, hi in _clusters(sorted(set(self.anomalies))):
-            window = list(_rows(self.conn, max(lo - 3, 0), hi + 4))
-            for seq, code, message in diagnose_window(window, lo, hi):
-                self.add(seq, code, message)
+            # a long run of damage is read a window at a time: memory stays bounded
+            for start in range(lo, hi + 1, DIAGNOSE_WINDOW):
+                if len(self.findings) >= MAX_FINDINGS:
+                    return
+                stop = min(start + DIAGNOSE_WINDOW - 1, hi)
+                window = list(_rows(self.conn, max(start - 3, 0), stop + 4))
+                for seq, code, message in diagnose_window(window, start, stop):
+                    self.add(seq, code, message)
 
     def _report_nodes(self, structural_from: int | None) -> None:
         explained = sorted(f.seq for f in self.findings if f.seq is not None)
@@ -438,7 +463,9 @@ def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str
             if explain_after and after is not None:
                 done.add(after.seq)
             continue
-        back_bad = before is not None and before.seq == r.seq - 1 and r.prev != before.recomputed
+        # the link holds if it names the previous entry's hash as recorded or as recomputed
+        # (a changed predecessor is reported on its own)
+        back_bad = before is not None and before.seq == r.seq - 1 and r.prev not in (before.recomputed, before.stored)
         if r.seq == 0 and r.prev != GENESIS_PREV:
             back_bad = True
         changed = r.recomputed != r.stored
