@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from tracefood import schema
-from tracefood.ledger import Ledger, db
+from tracefood.ledger import Ledger, db, merkle
 from tracefood.ledger.keys import create_key
 
 # The shared test vectors live beside the checkout (../shared/vectors); TRACEFOOD_VECTORS overrides.
@@ -69,6 +69,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def all_nodes(leaves: list[bytes]) -> dict[merkle.Coord, bytes]:
+    """Every perfect node of the tree over ``leaves`` (level 0 included), as a store holds them."""
+    found: dict[merkle.Coord, bytes] = {(0, i): leaf for i, leaf in enumerate(leaves)}
+    frontier = merkle.Frontier()
+    for leaf in leaves:
+        found.update(((level, idx), h) for level, idx, h in frontier.append(leaf))
+    return found
 
 
 @dataclass

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import all_nodes
 from tracefood.ledger import Ledger, NewEntry, db, merkle, tree
 from tracefood.ledger.merkle import ProofError
 
@@ -118,15 +119,7 @@ DATA = tuple(f"leaf {i}".encode() for i in range(N_MAX))
 LEAVES = [hashlib.sha256(b"\x00" + x).digest() for x in DATA]
 
 
-def stored_nodes(leaves: list[bytes]) -> dict[merkle.Coord, bytes]:
-    found: dict[merkle.Coord, bytes] = {(0, i): leaf for i, leaf in enumerate(leaves)}
-    frontier = merkle.Frontier()
-    for leaf in leaves:
-        found.update(((level, idx), h) for level, idx, h in frontier.append(leaf))
-    return found
-
-
-NODES = stored_nodes(LEAVES)
+NODES = all_nodes(LEAVES)
 
 
 @pytest.mark.parametrize("n", range(1, N_MAX + 1))

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import Connection, insert
 
-from tests.conftest import VECTORS
+from tests.conftest import VECTORS, all_nodes
 from tracefood.ledger import db, merkle, tree
 from tracefood.ledger.merkle import ProofError
 from tracefood.ledger.models import entries
@@ -70,15 +70,6 @@ def happy(files: list[Path]) -> list[Path]:
     return [p for p in files if p.name == "happy-path.json"]
 
 
-def full_lookup(leaves: list[bytes]) -> dict[merkle.Coord, bytes]:
-    """Every perfect node of the tree over ``leaves``, as a store would hold them."""
-    found: dict[merkle.Coord, bytes] = {(0, i): leaf for i, leaf in enumerate(leaves)}
-    frontier = merkle.Frontier()
-    for leaf in leaves:
-        found.update(((level, idx), h) for level, idx, h in frontier.append(leaf))
-    return found
-
-
 # -- transparency-dev ------------------------------------------------------------------------
 
 
@@ -114,7 +105,7 @@ def test_verify_consistency__transparency_dev(path: Path) -> None:
 @pytest.mark.parametrize("size", range(len(TD_ROOTS)))
 def test_root_of__transparency_dev_leaves_and_roots(size: int) -> None:
     assert merkle.root_of(TD_LEAVES[:size]) == TD_ROOTS[size]
-    assert merkle.range_hash(0, size, full_lookup(TD_LEAVES)) == TD_ROOTS[size]
+    assert merkle.range_hash(0, size, all_nodes(TD_LEAVES)) == TD_ROOTS[size]
 
 
 @pytest.mark.parametrize("path", happy(INCLUSION_FILES), ids=td_id)
@@ -122,7 +113,7 @@ def test_inclusion_ranges__reproduce_transparency_dev_proof(path: Path) -> None:
     v = load(path)
     leaves = TD_LEAVES[: v["treeSize"]]
     assert leaves[v["leafIdx"]] == b64(v["leafHash"])
-    path_hashes = merkle.hashes_for(merkle.inclusion_ranges(v["leafIdx"], v["treeSize"]), full_lookup(leaves))
+    path_hashes = merkle.hashes_for(merkle.inclusion_ranges(v["leafIdx"], v["treeSize"]), all_nodes(leaves))
     assert path_hashes == b64s(v["proof"])
     assert merkle.root_of(leaves) == b64(v["root"])
 
@@ -130,7 +121,7 @@ def test_inclusion_ranges__reproduce_transparency_dev_proof(path: Path) -> None:
 @pytest.mark.parametrize("path", happy(CONSISTENCY_FILES), ids=td_id)
 def test_consistency_ranges__reproduce_transparency_dev_proof(path: Path) -> None:
     v = load(path)
-    found = full_lookup(TD_LEAVES)
+    found = all_nodes(TD_LEAVES)
     proof = merkle.hashes_for(merkle.consistency_ranges(v["size1"], v["size2"]), found)
     assert proof == b64s(v["proof"])
     assert merkle.range_hash(0, v["size1"], found) == b64(v["root1"])
@@ -165,7 +156,7 @@ def test_verify_inclusion__cctv_valid(case: dict[str, Any]) -> None:
     index, size = case["leaf_index"], case["tree_size"]
     merkle.verify_inclusion(index, size, b64(case["leaf_hash"]), proof, b64(case["root_hash"]))
     # ... and our prover gives the same path over CCTV's leaves.
-    assert merkle.hashes_for(merkle.inclusion_ranges(index, size), full_lookup(CCTV_LEAVES[:size])) == proof
+    assert merkle.hashes_for(merkle.inclusion_ranges(index, size), all_nodes(CCTV_LEAVES[:size])) == proof
 
 
 @pytest.mark.parametrize("case", cctv_cases("inclusion-invalid"))
@@ -193,7 +184,7 @@ def test_verify_consistency__cctv_valid(case: dict[str, Any]) -> None:
         return
     merkle.verify_consistency(*args)
     ranges = merkle.consistency_ranges(*sizes)
-    assert merkle.hashes_for(ranges, full_lookup(CCTV_LEAVES)) == args[2]
+    assert merkle.hashes_for(ranges, all_nodes(CCTV_LEAVES)) == args[2]
 
 
 @pytest.mark.parametrize("case", cctv_cases("consistency-invalid"))
