@@ -23,14 +23,22 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, insert, select
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tracefood.errors import Conflict, IntegrityError, InvalidEntry, InvalidParameter, LedgerKeyError, NotFound
 from tracefood.ledger import db, merkle, tree
 from tracefood.ledger.canonical import CanonicalError, canonical_bytes, loads
 from tracefood.ledger.keys import load_key
 from tracefood.ledger.models import checkpoints, entries
-from tracefood.ledger.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint, sign_checkpoint
+from tracefood.ledger.note import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    open_checkpoint,
+    sign_checkpoint,
+    split_note,
+)
+from tracefood.ledger.verify import Report, verify_ledger
 
 ENVELOPE_VERSION = 1
 GENESIS_PREV = bytes(32)
@@ -381,10 +389,8 @@ class Ledger:
                 f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; run `tracefood verify`"
             ) from exc
 
-    def verify(self, held: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> Any:
+    def verify(self, held: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> Report:
         """Verify everything stored; see :func:`tracefood.ledger.verify.verify_ledger`."""
-        from tracefood.ledger.verify import verify_ledger
-
         return verify_ledger(self.engine, self.verifier, held, progress=progress)
 
 
@@ -482,8 +488,6 @@ def _latest_checkpoint(conn: Connection) -> SignedCheckpoint | None:
     if row is None:
         return None
     try:
-        from tracefood.ledger.note import split_note
-
         text, _ = split_note(row.note)
         return SignedCheckpoint(Checkpoint.parse_text(text), row.note)
     except NoteError as exc:
@@ -503,6 +507,3 @@ def _check_size(name: str, value: int, current: int) -> int:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-DATABASE_ERRORS = (OperationalError, ProgrammingError)

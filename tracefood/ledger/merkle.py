@@ -15,7 +15,7 @@ accepts it; the tests list those cases as rejected by this policy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -139,12 +139,6 @@ class Frontier:
         self.hashes = list(hashes)  # perfect pieces of [0, size), largest first
         if len(self.hashes) != bin(size).count("1"):
             raise ValueError("frontier does not match the tree size")
-
-    @classmethod
-    def load(cls, size: int, get: Callable[[list[Coord]], Mapping[Coord, bytes]]) -> Frontier:
-        coords = perfect_pieces(0, size)
-        found = get(coords)
-        return cls(size, [found[c] for c in coords])
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf; return the completed interior nodes as ``(level, index, hash)``."""

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, func, select
 
 from tracefood.errors import IntegrityError
 from tracefood.ledger import db, merkle
-from tracefood.ledger.merkle import Coord, Frontier
+from tracefood.ledger.merkle import Coord
 from tracefood.ledger.models import entries, node_coord, node_id
 
 _CHUNK = 500  # parameters per IN (...) list
@@ -60,10 +60,6 @@ def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
         level, index = min(missing)
         raise IntegrityError(f"the stored tree has no node at level {level}, index {index}")
     return found
-
-
-def frontier(conn: Connection, tree_size: int) -> Frontier:
-    return Frontier.load(tree_size, lambda coords: lookup(conn, coords))
 
 
 def root(conn: Connection, tree_size: int) -> bytes:
