@@ -271,3 +271,12 @@ def test_verify__massive_damage_is_reported_bounded(ledger: Ledger) -> None:
     assert len(report.findings) == MAX_FINDINGS
     assert report.to_json()["findings_complete"] is False
     assert {f.code for f in report.findings} == {"entry-modified"}, collections.Counter(f.code for f in report.findings)
+
+
+def test_checkpoint__a_tampered_stored_checkpoint_is_not_handed_out(world: World) -> None:
+    from tracefood.errors import IntegrityError
+
+    forged = world.held.replace("\n20\n", "\n21\n")
+    world.sql("UPDATE ledger_checkpoints SET note = :n WHERE size = 20", n=forged)
+    with pytest.raises(IntegrityError, match="does not verify"):
+        world.ledger.checkpoint()

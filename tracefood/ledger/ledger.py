@@ -353,12 +353,12 @@ class Ledger:
         with db.read_snapshot(self.engine) as conn:
             latest = _latest_checkpoint(conn)
             if latest is not None and latest.size == tree.size(conn):
-                return latest
+                return self._verified(latest)
         with db.write_transaction(self.engine) as conn:
             n = tree.size(conn)
             latest = _latest_checkpoint(conn)
             if latest is not None and latest.size == n:
-                return latest
+                return self._verified(latest)
             root = tree.root(conn, n)
             if latest is not None:
                 self._check_extends(conn, latest, n, root)
@@ -368,6 +368,16 @@ class Ledger:
                 insert(checkpoints).values(size=n, root_hash=root, note=note, signed_at=dt.datetime.now(dt.UTC))
             )
             return SignedCheckpoint(cp, note)
+
+    def _verified(self, stored: SignedCheckpoint) -> SignedCheckpoint:
+        """A stored checkpoint, handed out only if it still verifies with the ledger key."""
+        try:
+            open_checkpoint(stored.note, self.verifier)
+        except NoteError as exc:
+            raise IntegrityError(
+                f"the stored checkpoint of size {stored.size} does not verify: {exc}; run `tracefood verify`"
+            ) from exc
+        return stored
 
     def _check_extends(self, conn: Connection, latest: SignedCheckpoint, n: int, root: bytes) -> None:
         try:
