@@ -121,6 +121,21 @@ def delete_entry(w: World) -> None:
     w.sql("DELETE FROM ledger_entries WHERE seq = 7")
 
 
+def delete_run_after_last_checkpoint(w: World) -> None:
+    w.sql("DELETE FROM ledger_checkpoints WHERE size = 20")
+    w.sql("DELETE FROM ledger_entries WHERE seq >= 12 AND seq <= 16")
+
+
+def delete_first_entries(w: World) -> None:
+    w.sql("DELETE FROM ledger_entries WHERE seq < 5")
+
+
+def string_sequence_number(w: World) -> None:
+    env = w.body(7)
+    env["seq"] = "7"
+    w.rewrite(7, env, fix_leaf=True)
+
+
 def delete_and_renumber(w: World) -> None:
     w.sql("DELETE FROM ledger_entries WHERE seq = 7")
     w.move("seq > 7", -1)
@@ -191,6 +206,9 @@ SCENARIOS: dict[str, tuple[Callable[[World], None], int, str]] = {
     "garbled-bytes": (garble_bytes, 7, "entry-malformed"),
     "deleted": (delete_entry, 7, "entry-deleted"),
     "deleted-and-renumbered": (delete_and_renumber, 7, "entry-deleted"),
+    "deleted-run": (delete_run_after_last_checkpoint, 12, "entry-deleted"),
+    "deleted-first-entries": (delete_first_entries, 0, "entry-deleted"),
+    "non-integer-sequence-number": (string_sequence_number, 7, "entry-malformed"),
     "inserted": (insert_entry, 7, "entry-inserted"),
     "reordered": (swap_entries, 7, "entries-reordered"),
     "broken-link": (break_link, 7, "link-broken"),
