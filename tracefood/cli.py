@@ -21,7 +21,7 @@ from tracefood import config as tf_config
 from tracefood.errors import TraceFoodError
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import ensure_key
-from tracefood.ledger.note import NoteError, split_note
+from tracefood.ledger.note import NoteError, Verifier, split_note
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,6 +75,10 @@ def handle_errors(func: F) -> F:
             if verbose:
                 raise
             fail(str(exc))
+        except Exception as exc:  # never a traceback without --verbose
+            if verbose:
+                raise
+            fail(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")
 
     return wrapper  # type: ignore[return-value]
 
@@ -127,12 +131,18 @@ def _safe_url(url: str) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="A signed checkpoint you hold (repeatable); the ledger must still contain it.",
 )
+@click.option(
+    "--key",
+    "key",
+    help="The ledger's verifier key (name+id+base64, or a file holding it): verify without the signing key.",
+)
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, as_json: bool, against: tuple[Path, ...]) -> None:
+def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | None) -> None:
     """Verify every entry, link, Merkle node and checkpoint; exit 1 on any finding."""
     held = [_read_checkpoint_file(p) for p in against]
-    ledger = obj.open_ledger()
+    verifier = _read_verifier(key) if key else None
+    ledger = obj.open_ledger(with_key=verifier is None)
     show_progress = not as_json and sys.stderr.isatty()
     bar_total = ledger.size() if show_progress else 0
     if show_progress:
@@ -143,9 +153,9 @@ def verify(obj: Context, as_json: bool, against: tuple[Path, ...]) -> None:
                 bar.update(n - done[0])
                 done[0] = n
 
-            report = ledger.verify(held, progress=progress)
+            report = ledger.verify(held, progress=progress, verifier=verifier)
     else:
-        report = ledger.verify(held)
+        report = ledger.verify(held, verifier=verifier)
     if as_json:
         click.echo(json.dumps(report.to_json()))
     else:
@@ -158,6 +168,20 @@ def verify(obj: Context, as_json: bool, against: tuple[Path, ...]) -> None:
             err=not report.ok,
         )
     sys.exit(0 if report.ok else 1)
+
+
+def _read_verifier(key: str) -> Verifier:
+    text = key
+    if not key.count("+") >= 2 or Path(key).is_file():
+        try:
+            text = Path(key).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read verifier key {key}: {exc}")
+    try:
+        return Verifier.parse(text)
+    except NoteError as exc:
+        fail(f"not a verifier key: {exc}")
+    raise AssertionError("unreachable")
 
 
 def _read_checkpoint_file(path: Path) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.conftest import Database
 from tracefood.ledger import Ledger, NewEntry, merkle
 from tracefood.ledger.canonical import canonical_bytes, loads
 from tracefood.ledger.models import node_id
@@ -223,7 +224,7 @@ def test_verify__clean_ledger_has_no_findings(world: World) -> None:
     report = world.verify()
     assert report.ok, report.findings
     assert report.size == 20
-    assert report.checkpoints_checked == 3  # stored 10, stored 20, held 20
+    assert report.checkpoints_checked == 4  # stored 10, stored 20, held 20, kept beside the key 20
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -258,7 +259,8 @@ def test_verify__checkpoint_inconsistent_with_rewritten_history(world: World) ->
     world.ledger.append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(12, 20)])
     report = world.verify()
     assert entry_findings(report) == set()
-    assert [(f.seq, f.code) for f in report.findings] == [(10, "checkpoint-inconsistent")]
+    # the held checkpoint and the one kept beside the key both catch it
+    assert [(f.seq, f.code) for f in report.findings] == [(10, "checkpoint-inconsistent")] * 2
     assert "between entries 10 and 19" in report.findings[0].message
 
 
@@ -298,3 +300,28 @@ def test_checkpoint__a_tampered_stored_checkpoint_is_not_handed_out(world: World
     world.sql("UPDATE ledger_checkpoints SET note = :n WHERE size = 20", n=forged)
     with pytest.raises(IntegrityError, match="does not verify"):
         world.ledger.checkpoint()
+
+
+def test_checkpoint__refuses_to_sign_a_fork_after_checkpoint_rows_are_deleted(world: World) -> None:
+    from tracefood.errors import IntegrityError
+
+    # the attacker removes every checkpoint from the database and rewrites the tail
+    world.sql("DELETE FROM ledger_checkpoints")
+    world.sql("DELETE FROM ledger_nodes")
+    world.sql("DELETE FROM ledger_entries WHERE seq >= 12")
+    _rebuild_nodes(world)
+    world.ledger.append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(12, 21)])
+    with pytest.raises(IntegrityError, match="not consistent with the checkpoint of size 20"):
+        world.ledger.checkpoint()
+    # and the checkpoint kept beside the key is checked by a plain verify, without --against
+    report = world.ledger.verify()
+    assert [(f.seq, f.code) for f in report.findings] == [(0, "checkpoint-inconsistent")]
+
+
+def test_verify__auditor_with_only_the_public_key(world: World, migrated: Database) -> None:
+    auditor = Ledger.open(migrated.url)  # no signing key
+    try:
+        report = auditor.verify([world.held], verifier=world.ledger.verifier)
+    finally:
+        auditor.close()
+    assert report.ok and report.checkpoints_checked == 3

@@ -107,6 +107,12 @@ def test_proofs__verify_against_the_signed_checkpoint(client: FlaskClient) -> No
         ("/api/v1/ledger/proofs/consistency?from=1&to=20", 404, "to"),
         ("/api/v1/ledger/entries/13", 404, "index"),
         ("/api/v1/ledger/entries/x1", 400, "index"),
+        ("/api/v1/ledger/entries/" + "1" * 5000, 400, "index"),
+        ("/api/v1/ledger/entries/9999999999999999999", 404, "index"),
+        ("/api/v1/ledger/proofs/inclusion?index=" + "1" * 5000, 400, "index"),
+        ("/api/v1/ledger/proofs/inclusion?index=1&size=9223372036854775807", 404, "size"),
+        ("/api/v1/ledger/proofs/consistency?from=2&to=288230376151711745", 404, "to"),
+        ("/api/v1/ledger/proofs/consistency?from=2&to=9999999999999999999", 404, "to"),
     ],
 )
 def test_api__bad_requests_are_problems_naming_the_field(

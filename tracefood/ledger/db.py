@@ -81,7 +81,10 @@ def is_postgresql(conn_or_engine: Connection | Engine) -> bool:
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One serialised write transaction: commits on success, rolls back on any exception."""
     with engine.connect() as conn:
-        conn.execution_options(tracefood_write=True)
+        # READ COMMITTED explicitly: under a server default of REPEATABLE READ the snapshot
+        # would predate the advisory lock and writers would read a stale head.
+        level = {"isolation_level": "READ COMMITTED"} if is_postgresql(conn) else {}
+        conn.execution_options(tracefood_write=True, **level)
         with conn.begin():
             if is_postgresql(conn):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})

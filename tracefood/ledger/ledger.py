@@ -16,10 +16,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, insert, select
@@ -28,7 +29,7 @@ from tracefood.errors import Conflict, IntegrityError, InvalidEntry, InvalidPara
 from tracefood.ledger import db, merkle, tree
 from tracefood.ledger.canonical import CanonicalError, canonical_bytes, loads
 from tracefood.ledger.keys import load_key
-from tracefood.ledger.models import checkpoints, entries
+from tracefood.ledger.models import MAX_LEAVES, checkpoints, entries
 from tracefood.ledger.note import (
     Checkpoint,
     NoteError,
@@ -152,6 +153,10 @@ class Ledger:
     engine: Engine
     signer: Signer | None = None
     after_append: list[AfterAppend] = field(default_factory=list)
+    witness_file: Path | None = None
+    """The last checkpoint this signer handed out, kept outside the database (beside the key):
+    a new checkpoint must extend it too, so deleting checkpoint rows and rewriting history
+    in the database cannot make the ledger sign a fork, and ``verify`` checks against it."""
 
     @classmethod
     def open(cls, url: str, key_file: str | Path | None = None, **engine_kwargs: Any) -> Ledger:
@@ -164,7 +169,8 @@ class Ledger:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, signer)
+        witness = Path(key_file).with_name(Path(key_file).stem + ".checkpoint") if key_file else None
+        return cls(engine, signer, witness_file=witness)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -275,6 +281,8 @@ class Ledger:
             return n, tree.root(conn, n)
 
     def entry(self, index: int) -> StoredEntry:
+        if not 0 <= index < MAX_LEAVES:
+            raise NotFound(f"no entry at index {index}", errors=[{"field": "index", "reason": "no such entry"}])
         with db.read_snapshot(self.engine) as conn:
             row = conn.execute(
                 select(entries.c.seq, entries.c.entry_id, entries.c.leaf_hash, entries.c.body).where(
@@ -308,11 +316,7 @@ class Ledger:
                 raise InvalidParameter(
                     "index", f"must be between 0 and {n - 1} for tree size {n}" if n else "the tree is empty"
                 )
-            try:
-                leaf, path, root = tree.inclusion(conn, index, n)
-            except IntegrityError:
-                _check_size("size", n, tree.size(conn))  # NotFound if the tree is smaller
-                raise
+            leaf, path, root = _retrying(conn, "size", n, lambda: tree.inclusion(conn, index, n))
         return InclusionProof(index, n, leaf, path, root)
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
@@ -325,14 +329,10 @@ class Ledger:
                 raise InvalidParameter("from", "must be at least 1 (a proof from the empty tree proves nothing)")
             if first > n:
                 raise InvalidParameter("from", f"must not exceed to ({n})")
-            try:
-                if first == n:
-                    root = tree.root(conn, n)
-                    return ConsistencyProof(first, n, [], root, root)
-                path, root1, root2 = tree.consistency(conn, first, n)
-            except IntegrityError:
-                _check_size("to", n, tree.size(conn))  # NotFound if the tree is smaller
-                raise
+            if first == n:
+                root = _retrying(conn, "to", n, lambda: tree.root(conn, n))
+                return ConsistencyProof(first, n, [], root, root)
+            path, root1, root2 = _retrying(conn, "to", n, lambda: tree.consistency(conn, first, n))
         return ConsistencyProof(first, n, path, root1, root2)
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -350,24 +350,54 @@ class Ledger:
         signer = self.signer
         if signer is None:
             raise LedgerKeyError("this ledger was opened without its key: run `tracefood init`")
+        witness = self._witness()
         with db.read_snapshot(self.engine) as conn:
             latest = _latest_checkpoint(conn)
-            if latest is not None and latest.size == tree.size(conn):
-                return self._verified(latest)
+            if latest is not None and latest.size == tree.size(conn) and _covers(latest, witness):
+                return self._remember(self._verified(latest))
         with db.write_transaction(self.engine) as conn:
             n = tree.size(conn)
             latest = _latest_checkpoint(conn)
-            if latest is not None and latest.size == n:
-                return self._verified(latest)
+            if latest is not None and latest.size == n and _covers(latest, witness):
+                return self._remember(self._verified(latest))
             root = tree.root(conn, n)
-            if latest is not None:
-                self._check_extends(conn, latest, n, root)
-            cp = Checkpoint(signer.name, n, root)
-            note = sign_checkpoint(cp, signer)
-            conn.execute(
-                insert(checkpoints).values(size=n, root_hash=root, note=note, signed_at=dt.datetime.now(dt.UTC))
-            )
-            return SignedCheckpoint(cp, note)
+            for previous in (latest, witness):
+                if previous is not None:
+                    self._check_extends(conn, previous, n, root)
+            if latest is not None and latest.size == n:
+                signed = self._verified(latest)
+            else:
+                cp = Checkpoint(signer.name, n, root)
+                signed = SignedCheckpoint(cp, sign_checkpoint(cp, signer))
+                conn.execute(
+                    insert(checkpoints).values(
+                        size=n, root_hash=root, note=signed.note, signed_at=dt.datetime.now(dt.UTC)
+                    )
+                )
+        return self._remember(signed)
+
+    def _witness(self) -> SignedCheckpoint | None:
+        """The checkpoint kept beside the key, if any (it must verify)."""
+        if self.witness_file is None or not self.witness_file.exists():
+            return None
+        note = self.witness_file.read_text(encoding="utf-8")
+        try:
+            return SignedCheckpoint(open_checkpoint(note, self.verifier), note)
+        except NoteError as exc:
+            raise IntegrityError(f"{self.witness_file} is not a checkpoint of this ledger: {exc}") from exc
+
+    def _remember(self, signed: SignedCheckpoint) -> SignedCheckpoint:
+        """Keep ``signed`` beside the key if it is newer than what is kept (atomic replace)."""
+        if self.witness_file is None:
+            return signed
+        kept = self._witness()
+        if kept is None or kept.size < signed.size:
+            tmp = self.witness_file.with_name(self.witness_file.name + f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(signed.note)
+            os.replace(tmp, self.witness_file)
+        return signed
 
     def _verified(self, stored: SignedCheckpoint) -> SignedCheckpoint:
         """A stored checkpoint, handed out only if it still verifies with the ledger key."""
@@ -399,9 +429,23 @@ class Ledger:
                 f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; run `tracefood verify`"
             ) from exc
 
-    def verify(self, held: Sequence[str] = (), progress: Callable[[int], None] | None = None) -> Report:
-        """Verify everything stored; see :func:`tracefood.ledger.verify.verify_ledger`."""
-        return verify_ledger(self.engine, self.verifier, held, progress=progress)
+    def verify(
+        self,
+        held: Sequence[str] = (),
+        progress: Callable[[int], None] | None = None,
+        verifier: Verifier | None = None,
+    ) -> Report:
+        """Verify everything stored against ``held`` checkpoints and the one kept beside the key.
+
+        ``verifier``: the ledger's public key, for auditors who do not hold the signing key.
+        See :func:`tracefood.ledger.verify.verify_ledger`.
+        """
+        checked = list(held)
+        if verifier is None:
+            witness = self._witness() if self.signer is not None else None
+            if witness is not None:
+                checked.append(witness.note)
+        return verify_ledger(self.engine, verifier or self.verifier, checked, progress=progress)
 
 
 def envelope_bytes(envelope: Mapping[str, Any], payload_bytes: bytes) -> bytes:
@@ -458,6 +502,11 @@ def _prepare(index: int, item: NewEntry) -> _Prepared:
             f"entry {index}: {exc}",
             errors=[{"field": f"/{index}/payload{'' if exc.path == '/' else exc.path}", "reason": exc.reason}],
         ) from exc
+    if type(item.kind) is not str or not item.kind:
+        raise InvalidEntry(
+            f"entry {index}: kind must be a non-empty string",
+            errors=[{"field": f"/{index}/kind", "reason": "invalid"}],
+        )
     entry_id = item.entry_id
     if entry_id is None:
         entry_id = "sha-256:" + hashlib.sha256(item.kind.encode() + b"\n" + payload_bytes).hexdigest()
@@ -502,6 +551,27 @@ def _latest_checkpoint(conn: Connection) -> SignedCheckpoint | None:
         return SignedCheckpoint(Checkpoint.parse_text(text), row.note)
     except NoteError as exc:
         raise IntegrityError(f"the last stored checkpoint is malformed: {exc}") from exc
+
+
+T = TypeVar("T")
+
+
+def _retrying(conn: Connection, name: str, size: int, read: Callable[[], T]) -> T:
+    """Run a proof read for a stated ``size``; a missing node means the tree is smaller
+    (NotFound), or that an append committed between the two statements (read again), or,
+    if it is still missing, damage (IntegrityError)."""
+    if size > MAX_LEAVES:
+        raise NotFound(f"{name}={size} is beyond any tree size", errors=[{"field": name, "reason": "too large"}])
+    try:
+        return read()
+    except IntegrityError:
+        _check_size(name, size, tree.size(conn))  # NotFound if the tree is smaller
+        return read()
+
+
+def _covers(stored: SignedCheckpoint, witness: SignedCheckpoint | None) -> bool:
+    """True if the stored checkpoint is at least as new as the one kept beside the key."""
+    return witness is None or witness.size <= stored.size
 
 
 def _check_size(name: str, value: int, current: int) -> int:

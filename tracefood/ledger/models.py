@@ -51,6 +51,7 @@ class Node(Base):
 
 
 LEVEL_BITS = 6
+MAX_LEAVES = 1 << 57  # node ids are 64-bit signed: (last leaf << 6) | level must fit
 
 
 def node_id(level: int, index: int) -> int:

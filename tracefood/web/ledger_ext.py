@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -29,9 +30,12 @@ def get_ledger() -> Ledger:
         with state["lock"]:
             if state["ledger"] is None:
                 s = current_app.config["TRACEFOOD"]
+                # Entries and proofs need no key: without one, only the routes that sign
+                # or publish the key answer 503 ("run tracefood init").
+                key_file = s["LEDGER_KEY_FILE"] if Path(s["LEDGER_KEY_FILE"]).exists() else None
                 state["ledger"] = Ledger.open(
                     s["DATABASE_URL"],
-                    key_file=s["LEDGER_KEY_FILE"],
+                    key_file=key_file,
                     sqlite_synchronous=s["SQLITE_SYNCHRONOUS"],
                 )
     ledger: Ledger = state["ledger"]
