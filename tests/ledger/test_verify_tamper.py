@@ -188,6 +188,14 @@ def truncate(w: World) -> None:
     _rebuild_nodes(w)
 
 
+def rewrite_tail(w: World, start: int, end: int) -> None:
+    """A careful attacker: replace entries ``start..`` and recompute every hash above them."""
+    w.sql("DELETE FROM ledger_nodes")
+    w.sql("DELETE FROM ledger_entries WHERE seq >= :s", s=start)
+    _rebuild_nodes(w)
+    w.ledger.append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(start, end)])
+
+
 def _rebuild_nodes(w: World) -> None:
     with w.engine.begin() as conn:
         leaves = [bytes(h) for (h,) in conn.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq"))]
@@ -253,10 +261,7 @@ def test_verify__checkpoint_inconsistent_with_rewritten_history(world: World) ->
     # A careful attacker rewrites entries 12.. and every hash above them consistently;
     # only the checkpoints signed earlier can tell.
     world.sql("DELETE FROM ledger_checkpoints WHERE size = 20")
-    world.sql("DELETE FROM ledger_nodes")
-    world.sql("DELETE FROM ledger_entries WHERE seq >= 12")
-    _rebuild_nodes(world)
-    world.ledger.append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(12, 20)])
+    rewrite_tail(world, 12, 20)
     report = world.verify()
     assert entry_findings(report) == set()
     # the held checkpoint and the one kept beside the key both catch it
@@ -307,10 +312,7 @@ def test_checkpoint__refuses_to_sign_a_fork_after_checkpoint_rows_are_deleted(wo
 
     # the attacker removes every checkpoint from the database and rewrites the tail
     world.sql("DELETE FROM ledger_checkpoints")
-    world.sql("DELETE FROM ledger_nodes")
-    world.sql("DELETE FROM ledger_entries WHERE seq >= 12")
-    _rebuild_nodes(world)
-    world.ledger.append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(12, 21)])
+    rewrite_tail(world, 12, 21)
     with pytest.raises(IntegrityError, match="not consistent with the checkpoint of size 20"):
         world.ledger.checkpoint()
     # and the checkpoint kept beside the key is checked by a plain verify, without --against
