@@ -24,6 +24,7 @@ DISTRIBUTOR = "urn:epc:id:sgln:0614141.07350.0"  # Hunts Point distributor, Bron
 HARVEST_LOT = "urn:epc:class:lgtin:0614141.107346.RL-2026-0612-A"
 PACKED_LOT = "urn:epc:class:lgtin:0614141.107346.PK-2026-0613-07"
 PALLET = "urn:epc:id:sscc:0614141.1234567890"
+BILL_OF_LADING = [{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}]
 
 
 def _event(time: str, step: str, disposition: str, where: str, **extra: Any) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def demo_events() -> list[dict[str, Any]]:
             "in_transit",
             PACKER,
             epcList=[PALLET],
-            bizTransactionList=[{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}],
+            bizTransactionList=BILL_OF_LADING,
         ),
         _event("2026-06-13T18:10:00-04:00", "departing", "in_transit", LACOLLE, epcList=[PALLET]),
         _event("2026-06-13T18:40:00-04:00", "arriving", "in_transit", CHAMPLAIN, epcList=[PALLET]),
@@ -96,7 +97,7 @@ def demo_events() -> list[dict[str, Any]]:
             "in_progress",
             DISTRIBUTOR,
             epcList=[PALLET],
-            bizTransactionList=[{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}],
+            bizTransactionList=BILL_OF_LADING,
         ),
     ]
 

@@ -354,18 +354,20 @@ class Ledger:
         with db.read_snapshot(self.engine) as conn:
             latest = _latest_checkpoint(conn)
             if latest is not None and latest.size == tree.size(conn) and _covers(latest, witness):
-                return self._remember(self._verified(latest))
+                return self._remember(self._verified(latest), witness)
         with db.write_transaction(self.engine) as conn:
             n = tree.size(conn)
             latest = _latest_checkpoint(conn)
-            if latest is not None and latest.size == n and _covers(latest, witness):
-                return self._remember(self._verified(latest))
+            if latest is not None:
+                self._verified(latest)
+                if latest.size == n and _covers(latest, witness):
+                    return self._remember(latest, witness)
             root = tree.root(conn, n)
-            for previous in (latest, witness):
+            for previous in (latest, witness):  # both verified above
                 if previous is not None:
-                    self._check_extends(conn, previous, n, root)
+                    self._check_extends(conn, previous.checkpoint, n, root)
             if latest is not None and latest.size == n:
-                signed = self._verified(latest)
+                signed = latest
             else:
                 cp = Checkpoint(signer.name, n, root)
                 signed = SignedCheckpoint(cp, sign_checkpoint(cp, signer))
@@ -374,7 +376,7 @@ class Ledger:
                         size=n, root_hash=root, note=signed.note, signed_at=dt.datetime.now(dt.UTC)
                     )
                 )
-        return self._remember(signed)
+        return self._remember(signed, witness)
 
     def _witness(self) -> SignedCheckpoint | None:
         """The checkpoint kept beside the key, if any (it must verify)."""
@@ -386,11 +388,10 @@ class Ledger:
         except NoteError as exc:
             raise IntegrityError(f"{self.witness_file} is not a checkpoint of this ledger: {exc}") from exc
 
-    def _remember(self, signed: SignedCheckpoint) -> SignedCheckpoint:
-        """Keep ``signed`` beside the key if it is newer than what is kept (atomic replace)."""
+    def _remember(self, signed: SignedCheckpoint, kept: SignedCheckpoint | None) -> SignedCheckpoint:
+        """Keep ``signed`` beside the key if it is newer than ``kept`` (atomic replace)."""
         if self.witness_file is None:
             return signed
-        kept = self._witness()
         if kept is None or kept.size < signed.size:
             tmp = self.witness_file.with_name(self.witness_file.name + f".{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -409,11 +410,8 @@ class Ledger:
             ) from exc
         return stored
 
-    def _check_extends(self, conn: Connection, latest: SignedCheckpoint, n: int, root: bytes) -> None:
-        try:
-            previous = open_checkpoint(latest.note, self.verifier)
-        except NoteError as exc:
-            raise IntegrityError(f"the last stored checkpoint does not verify: {exc}") from exc
+    def _check_extends(self, conn: Connection, previous: Checkpoint, n: int, root: bytes) -> None:
+        """Raise unless the tree of size ``n`` and ``root`` extends a verified earlier checkpoint."""
         if previous.size > n:
             raise IntegrityError(
                 f"the ledger has {n} entries but a checkpoint of size {previous.size} was signed: "
