@@ -256,24 +256,36 @@ def demo(obj: Context, no_serve: bool, host: str, port: int) -> None:
     ctx = click.get_current_context()
     ctx.invoke(init)
     ledger = obj.open_ledger()
-    result = load_demo(ledger)
-    click.echo(f"demo: {result.appended} entries appended, {result.existing} already present")
-    cp = ledger.checkpoint()
+    try:
+        result = load_demo(ledger, Path(obj.settings["HOME"]))
+        cp = ledger.checkpoint()
+    finally:
+        ledger.close()
+    click.echo(f"demo: {result.appended} events recorded, {result.existing} already present (ledger size {cp.size})")
     base = f"http://{host}:{port}"
+    click.echo("open:")
+    click.echo(f"  {base}/            sign in with a token below (producer pages, French and English)")
+    click.echo(f"  {base}/api/v1/openapi.json")
+    click.echo(f"  {base}/api/v1/ledger/checkpoint")
+    click.echo("tokens (Authorization: Bearer ...; also the sign-in form):")
+    for name, token in result.tokens.items():
+        click.echo(f"  {name:38} {token}")
     click.echo("try:")
-    for path in (
-        "/healthz",
-        "/api/v1/openapi.json",
-        "/api/v1/ledger/checkpoint",
-        "/api/v1/ledger/key",
-        f"/api/v1/ledger/entries/{max(cp.size - 1, 0)}",
-        f"/api/v1/ledger/proofs/inclusion?index=0&size={cp.size}",
-        f"/api/v1/ledger/proofs/consistency?from=1&to={cp.size}",
-    ):
-        click.echo(f"  {base}{path}")
+    producer = result.tokens.get("salades-richelieu:producer", "")
+    click.echo(f'  curl -H "Authorization: Bearer {producer}" {base}/api/v1/lots')
     if not no_serve:
         _serve(obj, host, port, 8)
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _add_supply_commands() -> None:
+    from tracefood.cli_supply import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_supply_commands()

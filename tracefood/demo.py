@@ -1,118 +1,71 @@
-"""The demo ledger: a Montérégie lettuce lot followed from the field to New York.
+"""The demo supply chain: Montérégie leafy greens followed from the field to New York retailers.
 
-Appended through the public ledger API with fixed entry ids, so loading it twice appends
-nothing the second time. The entries are EPCIS 2.0-shaped events; until the event model and
-its validation exist (issue "Producers log the supply chain"), they are recorded as given.
+Three farms harvest romaine, green leaf lettuce, spinach and cucumbers (all on the FDA Food
+Traceability List); a Napierville packer assigns traceability lot codes; a Saint-Jean processor
+mixes lots into a salad mix; pallets are loaded into a sealed container that a carrier drives
+across the border at Lacolle / Champlain (NY); a Bronx distributor ships on to two retailers;
+one spinach-derived salad lot later fails a laboratory test.
+
+Everything goes through the public code paths (the registry, API tokens and the event store
+that the REST API uses), never SQL. Event times are fixed, so the event hash IDs are too:
+loading twice appends nothing the second time. Tokens are created once and kept in
+``demo-tokens.json`` (mode 0600) in TRACEFOOD_HOME so the demo can print them again.
 """
 
 from __future__ import annotations
 
-import uuid
+import contextlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tracefood.ledger import Ledger, NewEntry
-
-DEMO_NAMESPACE = uuid.UUID("6f1c2b1e-3a53-4d5e-9a53-7c1f0d2f5a10")
-
-FARM = "urn:epc:id:sgln:0614141.07346.0"  # Ferme Beauregard, Sherrington (Montérégie)
-PACKER = "urn:epc:id:sgln:0614141.07347.0"  # Emballages Jardins-de-Napierville
-LACOLLE = "urn:epc:id:sgln:0614141.07348.0"  # Lacolle, QC port of entry
-CHAMPLAIN = "urn:epc:id:sgln:0614141.07349.0"  # Champlain, NY port of entry
-DISTRIBUTOR = "urn:epc:id:sgln:0614141.07350.0"  # Hunts Point distributor, Bronx NY
-
-HARVEST_LOT = "urn:epc:class:lgtin:0614141.107346.RL-2026-0612-A"
-PACKED_LOT = "urn:epc:class:lgtin:0614141.107346.PK-2026-0613-07"
-PALLET = "urn:epc:id:sscc:0614141.1234567890"
-BILL_OF_LADING = [{"type": "bol", "bizTransaction": "urn:epcglobal:cbv:bt:0614141073467:BOL-88213"}]
-
-
-def _event(time: str, step: str, disposition: str, where: str, **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "ObjectEvent",
-        "eventTime": time,
-        "eventTimeZoneOffset": "-04:00",
-        "action": "OBSERVE",
-        "bizStep": step,
-        "disposition": disposition,
-        "readPoint": {"id": where},
-        "bizLocation": {"id": where},
-    }
-    event.update(extra)
-    return event
-
-
-def demo_events() -> list[dict[str, Any]]:
-    qty = [{"epcClass": PACKED_LOT, "quantity": 480, "uom": "CS"}]
-    return [
-        _event(
-            "2026-06-12T07:30:00-04:00",
-            "commissioning",
-            "active",
-            FARM,
-            action="ADD",
-            quantityList=[{"epcClass": HARVEST_LOT, "quantity": 1200, "uom": "KGM"}],
-        ),
-        _event(
-            "2026-06-12T11:00:00-04:00",
-            "storing",
-            "active",
-            FARM,
-            quantityList=[{"epcClass": HARVEST_LOT, "quantity": 1200, "uom": "KGM"}],
-        ),
-        {
-            "type": "TransformationEvent",
-            "eventTime": "2026-06-13T08:15:00-04:00",
-            "eventTimeZoneOffset": "-04:00",
-            "bizStep": "commissioning",
-            "disposition": "active",
-            "readPoint": {"id": PACKER},
-            "inputQuantityList": [{"epcClass": HARVEST_LOT, "quantity": 1200, "uom": "KGM"}],
-            "outputQuantityList": qty,
-        },
-        {
-            "type": "AggregationEvent",
-            "eventTime": "2026-06-13T14:00:00-04:00",
-            "eventTimeZoneOffset": "-04:00",
-            "action": "ADD",
-            "bizStep": "loading",
-            "disposition": "in_progress",
-            "parentID": PALLET,
-            "childQuantityList": qty,
-            "readPoint": {"id": PACKER},
-        },
-        _event(
-            "2026-06-13T16:00:00-04:00",
-            "shipping",
-            "in_transit",
-            PACKER,
-            epcList=[PALLET],
-            bizTransactionList=BILL_OF_LADING,
-        ),
-        _event("2026-06-13T18:10:00-04:00", "departing", "in_transit", LACOLLE, epcList=[PALLET]),
-        _event("2026-06-13T18:40:00-04:00", "arriving", "in_transit", CHAMPLAIN, epcList=[PALLET]),
-        _event(
-            "2026-06-14T04:20:00-04:00",
-            "receiving",
-            "in_progress",
-            DISTRIBUTOR,
-            epcList=[PALLET],
-            bizTransactionList=BILL_OF_LADING,
-        ),
-    ]
+from tracefood.demo_data import LOCATIONS, PARTIES, PRODUCTS, TOKENS, scenario
+from tracefood.errors import Conflict
+from tracefood.ledger import Ledger
+from tracefood.ledger.capture import EventStore
+from tracefood.ledger.registry import OPERATOR, Actor, Registry
 
 
 @dataclass(frozen=True)
 class DemoResult:
     appended: int
     existing: int
+    tokens: dict[str, str]
 
 
-def load_demo(ledger: Ledger) -> DemoResult:
-    items = [
-        NewEntry(event, entry_id=f"urn:uuid:{uuid.uuid5(DEMO_NAMESPACE, str(i))}", party="demo")
-        for i, event in enumerate(demo_events())
-    ]
-    receipts = ledger.append_batch(items)
-    created = sum(r.created for r in receipts)
-    return DemoResult(created, len(receipts) - created)
+def _ensure(registry: Registry, entity: str, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        with contextlib.suppress(Conflict):  # already loaded by an earlier run
+            registry.create(entity, row, OPERATOR)
+
+
+def _tokens(registry: Registry, home: Path) -> dict[str, str]:
+    path = home / "demo-tokens.json"
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    for party, role in TOKENS:
+        name = f"{party}:{role}"
+        if name not in known:
+            known[name], _ = registry.create_token(party, role, OPERATOR, label=f"demo {role}")
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(known, out, indent=2)
+    return known
+
+
+def load_demo(ledger: Ledger, home: Path) -> DemoResult:
+    registry = Registry(ledger.engine)
+    _ensure(registry, "party", PARTIES)
+    _ensure(registry, "location", LOCATIONS)
+    _ensure(registry, "product", PRODUCTS)
+    tokens = _tokens(registry, home)
+    store = EventStore(ledger)
+    roles = dict(TOKENS)
+    created = existing = 0
+    for party, event in scenario():
+        (receipt,) = store.record(event, Actor(roles[party], party, "demo"))
+        created += receipt.created
+        existing += not receipt.created
+    return DemoResult(created, existing, tokens)

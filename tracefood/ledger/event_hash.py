@@ -71,7 +71,12 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from tracefood.ledger.identifiers import (
+    constrain_digital_link,
+    epc_uri_to_digital_link,
+    gs1_check_digit,
+)
 
 __all__ = [
     "CBV_VERSION",
@@ -89,7 +94,6 @@ __all__ = [
 ]
 
 CBV_VERSION = "CBV2.0"
-GS1_RESOLVER = "https://id.gs1.org"
 CBV_WEB = "https://ref.gs1.org/cbv/"
 GS1_VOC = "https://gs1.org/voc/"
 
@@ -228,186 +232,8 @@ def _normalise_uri_value(text: str, namespaces: Mapping[str, str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# GS1 identifiers: EPC URIs and GS1 Digital Link
+# GS1 identifiers (the conversions live in tracefood.ledger.identifiers)
 # --------------------------------------------------------------------------------------------
-
-# Characters percent-encoded in Digital Link path values (GS1 Digital Link table 7-1 plus the
-# characters EPC URIs must escape).  Everything else, including "'", stays literal.
-_DL_ESCAPE = frozenset('!"#%&()*+,/:<>? ')
-
-
-def _dl_encode(value: str) -> str:
-    """Percent-encode a decoded AI value for a GS1 Digital Link path segment."""
-    return "".join(f"%{ord(c):02X}" if c in _DL_ESCAPE else c for c in value)
-
-
-def gs1_check_digit(digits: str) -> str:
-    """GS1 mod-10 check digit of ``digits`` (weights 3,1,3,... from the rightmost digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
-
-
-def _checked(digits: str) -> str:
-    return digits + gs1_check_digit(digits)
-
-
-def _gtin(company_prefix: str, item_ref: str) -> str:
-    """GTIN-14 from an EPC company prefix and item reference (indicator digit first)."""
-    return _checked(item_ref[:1] + company_prefix + item_ref[1:])
-
-
-def _dl(*pairs: tuple[str, str]) -> str:
-    return GS1_RESOLVER + "".join(f"/{ai}/{value}" for ai, value in pairs)
-
-
-def _is_digits(*parts: str) -> bool:
-    return all(p.isdigit() or p == "" for p in parts)
-
-
-def _convert_epc(scheme: str, kind: str, parts: list[str]) -> str | None:
-    """Convert the dot-separated parts of an EPC (pattern/class) URI to a Digital Link URI."""
-    raw = [unquote(p) for p in parts]
-    pattern = kind == "idpat"
-    if pattern:
-        if raw[-1] != "*" or any("*" in p for p in raw[:-1]):
-            return None
-        raw = raw[:-1]
-    n = len(raw)
-    cp = raw[0] if n else ""
-    if not cp.isdigit():
-        return None
-    if kind == "class":
-        if scheme == "lgtin" and n == 3 and _is_digits(raw[1]):
-            return _dl(("01", _gtin(cp, raw[1])), ("10", _dl_encode(raw[2])))
-        return None
-    if scheme in ("sgtin", "upui") and _is_digits(raw[1] if n > 1 else "x"):
-        gtin = _gtin(cp, raw[1])
-        if pattern and n == 2:
-            return _dl(("01", gtin))
-        if n == 3:
-            return _dl(("01", gtin), ("21" if scheme == "sgtin" else "235", _dl_encode(raw[2])))
-        return None
-    if scheme == "sscc" and n == 2 and _is_digits(raw[1]) and raw[1]:
-        return _dl(("00", _checked(raw[1][:1] + cp + raw[1][1:])))
-    if scheme == "sgln" and n in (2, 3) and _is_digits(raw[1]):
-        gln = _checked(cp + raw[1])
-        if n == 2 or raw[2] == "0":
-            return _dl(("414", gln))
-        return _dl(("414", gln), ("254", _dl_encode(raw[2])))
-    if scheme in ("grai", "gdti", "sgcn") and n in (2, 3) and _is_digits(raw[1]):
-        ai, lead = {"grai": ("8003", "0"), "gdti": ("253", ""), "sgcn": ("255", "")}[scheme]
-        serial = _dl_encode(raw[2]) if n == 3 else ""
-        if n == 2 and not pattern:
-            return None
-        return _dl((ai, _checked(lead + cp + raw[1]) + serial))
-    if scheme in ("giai", "ginc") and n == 2 and not pattern:
-        return _dl(("8004" if scheme == "giai" else "401", _dl_encode(cp + raw[1])))
-    if scheme in ("gsrn", "gsrnp", "gsin", "pgln") and n == 2 and _is_digits(raw[1]) and not pattern:
-        ai = {"gsrn": "8018", "gsrnp": "8017", "gsin": "402", "pgln": "417"}[scheme]
-        return _dl((ai, _checked(cp + raw[1])))
-    if scheme == "cpi" and n in (2, 3):
-        if n == 2 and not pattern:
-            return None
-        key = ("8010", _dl_encode(cp + raw[1]))
-        return _dl(key) if n == 2 else _dl(key, ("8011", _dl_encode(raw[2])))
-    if scheme == "itip" and n in (4, 5) and _is_digits(*raw[1:4]):
-        key = ("8006", _gtin(cp, raw[1]) + raw[2] + raw[3])
-        if n == 4:
-            return _dl(key) if pattern else None
-        return _dl(key, ("21", _dl_encode(raw[4])))
-    return None
-
-
-_EPC_URI = re.compile(r"^urn:epc:(id|idpat|class):([a-z]+):(.*)$")
-_EPC_SPLITS = {"itip": 4}  # maximum splits of the part list: everything after is the serial
-
-
-def epc_uri_to_digital_link(uri: str) -> str | None:
-    """Canonical GS1 Digital Link URI for an EPC URI, EPC class URI or EPC pattern URI.
-
-    ``urn:epc:id:sgtin:4012345.011111.987`` -> ``https://id.gs1.org/01/04012345111118/21/987``.
-    Pattern URIs keep only the key (``urn:epc:idpat:sgtin:4054739.099914.*`` -> ``.../01/<gtin>``).
-    Returns ``None`` when ``uri`` is not a convertible EPC URI.
-    """
-    m = _EPC_URI.match(uri)
-    if m is None:
-        return None
-    kind, scheme, body = m.groups()
-    parts = body.split(".", _EPC_SPLITS.get(scheme, 2))
-    try:
-        return _convert_epc(scheme, kind, parts)
-    except (IndexError, ValueError):
-        return None
-
-
-# Primary keys of the constrained canonical form, with the qualifiers kept (finest first).
-_PRIMARY_KEYS: Mapping[str, tuple[str, ...]] = {
-    "00": (),
-    "01": ("21", "235", "10"),
-    "253": (),
-    "255": (),
-    "401": (),
-    "402": (),
-    "414": ("254",),
-    "417": (),
-    "8003": (),
-    "8004": (),
-    "8006": ("21", "10"),
-    "8010": ("8011",),
-    "8017": (),
-    "8018": (),
-}
-_SHORT_NAMES = {
-    "gtin": "01", "sscc": "00", "gdti": "253", "gcn": "255", "ginc": "401", "gsin": "402", "gln": "414",
-    "party": "417", "grai": "8003", "giai": "8004", "itip": "8006", "cpid": "8010", "gsrnp": "8017",
-    "gsrn": "8018", "ser": "21", "lot": "10", "cpv": "22", "glnx": "254", "cpsn": "8011", "tpx": "235",
-}  # fmt: skip
-_KEY_SYNTAX: Mapping[str, re.Pattern[str]] = {
-    "00": re.compile(r"^\d{18}$"),
-    "01": re.compile(r"^(\d{8}|\d{12,14})$"),
-    "253": re.compile(r"^\d{13}.{0,17}$"),
-    "255": re.compile(r"^\d{13}\d{0,12}$"),
-    "402": re.compile(r"^\d{17}$"),
-    "414": re.compile(r"^\d{13}$"),
-    "417": re.compile(r"^\d{13}$"),
-    "8003": re.compile(r"^\d{14}.{0,16}$"),
-    "8006": re.compile(r"^\d{18}$"),
-    "8017": re.compile(r"^\d{18}$"),
-    "8018": re.compile(r"^\d{18}$"),
-}
-
-
-def constrain_digital_link(uri: str) -> str | None:
-    """Constrained canonical form of a GS1 Digital Link URI on any domain.
-
-    The domain becomes ``https://id.gs1.org``, the query string and fragment are dropped,
-    short names become numeric AIs, GTINs are padded to 14 digits and only the finest
-    identification level is kept (``01/.../22/.../10/.../21/...`` -> ``01/.../21/...``).
-    Returns ``None`` when ``uri`` carries no recognisable GS1 primary key.
-    """
-    split = urlsplit(uri)
-    if split.scheme.lower() not in ("http", "https") or not split.netloc:
-        return None
-    segments = [s for s in split.path.split("/") if s]
-    for start in range(len(segments) - 1):
-        ai = _SHORT_NAMES.get(segments[start], segments[start])
-        if ai not in _PRIMARY_KEYS or (len(segments) - start) % 2:
-            continue
-        value = unquote(segments[start + 1])
-        syntax = _KEY_SYNTAX.get(ai)
-        if syntax is not None and not syntax.match(value):
-            continue
-        if ai == "01":
-            value = value.zfill(14)
-        rest = segments[start + 2 :]
-        qualifiers = {_SHORT_NAMES.get(rest[i], rest[i]): unquote(rest[i + 1]) for i in range(0, len(rest), 2)}
-        pairs = [(ai, _dl_encode(value))]
-        for qualifier in _PRIMARY_KEYS[ai]:
-            if qualifier in qualifiers:
-                pairs.append((qualifier, _dl_encode(qualifiers[qualifier])))
-                break
-        return _dl(*pairs)
-    return None
 
 
 def canonical_gs1_uri(value: str) -> str:

@@ -17,7 +17,8 @@ import base64
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -205,9 +206,25 @@ class Ledger:
         again: its receipt is the existing one (``created=False``). The same id with other
         content is a :class:`Conflict`, and the whole batch is refused.
         """
-        prepared = [_prepare(i, item) for i, item in enumerate(items)]
+        prepared = self.prepare(items)
         with db.write_transaction(self.engine) as conn:
             return self._append_locked(conn, prepared)
+
+    def prepare(self, items: Sequence[NewEntry]) -> list[_Prepared]:
+        """Check and encode entries before taking the lock (for :meth:`append_in`)."""
+        return [_prepare(i, item) for i, item in enumerate(items)]
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """The serialised write transaction appends run in: callers that must read state and
+        append in one transaction (event validation and projections) use it with
+        :meth:`append_in`. Commits on success, rolls back on any exception."""
+        with db.write_transaction(self.engine) as conn:
+            yield conn
+
+    def append_in(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
+        """Append prepared entries inside :meth:`writing`'s transaction."""
+        return self._append_locked(conn, prepared)
 
     def _append_locked(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
         existing = _existing_receipts(conn, [p.entry_id for p in prepared])

@@ -13,6 +13,8 @@ from tracefood import __version__
 from tracefood import config as tf_config
 from tracefood.web import ledger_ext, problems
 from tracefood.web.api import api
+from tracefood.web.epcis import epcis
+from tracefood.web.events_api import events_api
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +27,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ledger_ext.init_app(app)
     problems.init_app(app)
     app.register_blueprint(api)
+    app.register_blueprint(events_api)
+    app.register_blueprint(epcis)
 
     @app.get("/healthz")
     def healthz() -> Any:

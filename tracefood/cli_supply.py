@@ -1,0 +1,271 @@
+"""Command-line registry, tokens, EPCIS import and export (added to ``tracefood`` by cli.py).
+
+The operator at the command line acts as an admin (``cli``) in the registry's audit trail.
+Imported events are recorded for a named party (``--party``), as its systems would capture them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracefood.errors import TraceFoodError
+from tracefood.ledger.capture import EventStore
+from tracefood.ledger.export import export_document
+from tracefood.ledger.registry import OPERATOR, ROLES, Actor, Registry, public_view
+
+
+def _obj() -> Any:
+    return click.get_current_context().find_root().obj
+
+
+def _registry() -> tuple[Any, Registry]:
+    ledger = _obj().open_ledger(with_key=False)
+    return ledger, Registry(ledger.engine)
+
+
+def _print(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _parse_fields(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``name=value`` pairs; a value that parses as JSON (true, {"a":1}) is taken as JSON."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.UsageError(f"expected FIELD=VALUE, got {pair!r}")
+        try:
+            parsed = json.loads(value, parse_float=Decimal)
+            out[name] = parsed if not isinstance(parsed, int | Decimal) else value
+        except ValueError:
+            out[name] = value
+    return out
+
+
+def registry_group(entity: str, plural: str) -> click.Group:
+    @click.group(name=entity, help=f"Create, update, show and list {plural} (registry).")
+    def group() -> None:
+        pass
+
+    from tracefood.cli import handle_errors
+
+    @group.command("create")
+    @click.argument("fields", nargs=-1, required=True)
+    @handle_errors
+    def create(fields: tuple[str, ...]) -> None:
+        """Create from FIELD=VALUE pairs, e.g. id=ferme-a name="Ferme A" country=CA."""
+        ledger, reg = _registry()
+        try:
+            _print(public_view(entity, reg.create(entity, _parse_fields(fields), OPERATOR), OPERATOR))
+        finally:
+            ledger.close()
+
+    @group.command("update")
+    @click.argument("item_id")
+    @click.argument("fields", nargs=-1, required=True)
+    @handle_errors
+    def update(item_id: str, fields: tuple[str, ...]) -> None:
+        """Change fields of ITEM_ID (FIELD=VALUE pairs); the change is audited."""
+        ledger, reg = _registry()
+        try:
+            _print(public_view(entity, reg.update(entity, item_id, _parse_fields(fields), OPERATOR), OPERATOR))
+        finally:
+            ledger.close()
+
+    @group.command("show")
+    @click.argument("item_id")
+    @handle_errors
+    def show(item_id: str) -> None:
+        ledger, reg = _registry()
+        try:
+            _print(public_view(entity, reg.get(entity, item_id), OPERATOR))
+        finally:
+            ledger.close()
+
+    @group.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    @handle_errors
+    def list_(as_json: bool) -> None:
+        ledger, reg = _registry()
+        try:
+            rows = [public_view(entity, r, OPERATOR) for r in reg.list(entity)]
+        finally:
+            ledger.close()
+        if as_json:
+            _print(rows)
+            return
+        for r in rows:
+            click.echo(f"{r['id']}\t{r.get('name') or r.get('description')}")
+
+    return group
+
+
+@click.group(help="API tokens: one per party and role; the secret is shown once.")
+def token() -> None:
+    pass
+
+
+def _token_commands() -> None:
+    from tracefood.cli import handle_errors
+
+    @token.command("create")
+    @click.option("--party", required=True, help="Party id the token acts for.")
+    @click.option("--role", required=True, type=click.Choice(ROLES))
+    @click.option("--label", default="", help="A name to recognise the token by.")
+    @click.option("--json", "as_json", is_flag=True)
+    @handle_errors
+    def create(party: str, role: str, label: str, as_json: bool) -> None:
+        """Create a token for PARTY with ROLE and print it (only its hash is stored)."""
+        ledger, reg = _registry()
+        try:
+            secret, record = reg.create_token(party, role, OPERATOR, label)
+        finally:
+            ledger.close()
+        if as_json:
+            _print(record | {"token": secret})
+        else:
+            click.echo(secret)
+
+    @token.command("revoke")
+    @click.argument("token_id")
+    @handle_errors
+    def revoke(token_id: str) -> None:
+        ledger, reg = _registry()
+        try:
+            reg.revoke_token(token_id, OPERATOR)
+        finally:
+            ledger.close()
+        click.echo(f"revoked {token_id}")
+
+    @token.command("list")
+    @click.option("--party")
+    @handle_errors
+    def list_(party: str | None) -> None:
+        ledger, reg = _registry()
+        try:
+            _print(reg.tokens(party))
+        finally:
+            ledger.close()
+
+
+_token_commands()
+
+
+@click.group(name="import", help="Import events from files.")
+def import_() -> None:
+    pass
+
+
+@click.group(name="export", help="Export records.")
+def export() -> None:
+    pass
+
+
+def _io_commands() -> None:
+    from tracefood.cli import handle_errors
+
+    @import_.command("epcis")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--party", required=True, help="The party whose events these are.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+    @handle_errors
+    def import_epcis(files: tuple[Path, ...], party: str, as_json: bool) -> None:
+        """Import EPCIS 2.0 JSON-LD documents (EPCISDocument or EPCISQueryDocument).
+
+        Each file is one atomic capture: it lands whole or not at all.
+        """
+        ledger = _obj().open_ledger(with_key=False)
+        reg = Registry(ledger.engine)
+        reg.get("party", party)
+        store = EventStore(ledger)
+        actor = Actor("producer", party, "cli-import")
+        results = []
+        show = sys.stderr.isatty() and not as_json
+        try:
+            with click.progressbar(files, label="importing", file=sys.stderr) if show else _plain(files) as bar:
+                for path in bar:
+                    results.append(_import_one(store, actor, path))
+        finally:
+            ledger.close()
+        accepted = sum(r["accepted"] for r in results)
+        duplicates = sum(r["duplicates"] for r in results)
+        rejected = [r for r in results if r["errors"]]
+        summary = {"files": results, "accepted": accepted, "duplicates": duplicates, "rejected_files": len(rejected)}
+        if as_json:
+            _print(summary)
+        else:
+            for r in results:
+                if r["errors"]:
+                    click.echo(
+                        f"{r['file']}: rejected: {r['errors'][0]['field']}: {r['errors'][0]['reason']}"
+                        + (f" (+{len(r['errors']) - 1} more)" if len(r["errors"]) > 1 else "")
+                    )
+                else:
+                    click.echo(f"{r['file']}: {r['accepted']} new, {r['duplicates']} already recorded")
+            click.echo(f"{accepted} events recorded, {duplicates} already recorded, {len(rejected)} file(s) rejected")
+        if rejected:
+            sys.exit(1)
+
+    @export.command("epcis")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+    @handle_errors
+    def export_epcis(output: Path | None) -> None:
+        """Export every event as one EPCIS 2.0 JSON-LD EPCISDocument."""
+        ledger = _obj().open_ledger(with_key=False)
+        try:
+            document = export_document(ledger.engine)
+        finally:
+            ledger.close()
+        text = json.dumps(document, indent=2, ensure_ascii=False)
+        if output is None:
+            click.echo(text)
+        else:
+            output.write_text(text + "\n", encoding="utf-8")
+            click.echo(f"{len(document['epcisBody']['eventList'])} events written to {output}", err=True)
+
+
+class _plain:
+    def __init__(self, items: Any) -> None:
+        self.items = items
+
+    def __enter__(self) -> Any:
+        return self.items
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _import_one(store: EventStore, actor: Actor, path: Path) -> dict[str, Any]:
+    result: dict[str, Any] = {"file": str(path), "accepted": 0, "duplicates": 0, "errors": []}
+    try:
+        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # tolerate a UTF-8 byte order mark
+        document = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        result["errors"] = [{"field": "/", "reason": f"not valid JSON: {exc}"}]
+        return result
+    try:
+        receipts = store.capture(document, actor, source="import")
+    except TraceFoodError as exc:
+        result["errors"] = exc.errors or [{"field": "/", "reason": exc.detail}]
+        return result
+    result["accepted"] = sum(r.created for r in receipts)
+    result["duplicates"] = sum(not r.created for r in receipts)
+    return result
+
+
+_io_commands()
+
+COMMANDS = [
+    registry_group("party", "parties"),
+    registry_group("location", "locations"),
+    registry_group("product", "products"),
+    token,
+    import_,
+    export,
+]

@@ -1,0 +1,343 @@
+"""Recording supply-chain events: validate, identify, append once, update the projections.
+
+:class:`EventStore` is the one write path for events, whatever their source: TraceFood's
+readable JSON (:meth:`EventStore.record`), an EPCIS 2.0 capture document
+(:meth:`EventStore.capture`) or a file import. Each batch is atomic:
+
+1. structural checks (readable schema, or EPCIS schema rules and CBV vocabularies), identifier
+   check digits, event time not in the future: all errors collected, nothing locked yet;
+2. the CBV 2.0 event hash ID of every event: a resubmission (same hash, either route) gets the
+   existing receipt and is not appended again; a new event with an ``eventID`` that is already
+   taken by another event is a conflict;
+3. under the ledger's write lock: state checks against the projections (on hand, shipped to
+   you, time travel, locations you operate), the ledger append, and the projection rows, in
+   one transaction. Any error rolls the whole batch back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tracefood.errors import Conflict, InvalidEntry
+from tracefood.ledger import readable, tree
+from tracefood.ledger.canonical import loads
+from tracefood.ledger.epcis_validate import check_document, document_events
+from tracefood.ledger.event_hash import event_hash_id
+from tracefood.ledger.events import EventError, Facts, facts, freeze, thaw
+from tracefood.ledger.ledger import Ledger, NewEntry, b64
+from tracefood.ledger.models import entries
+from tracefood.ledger.projections import EventContext, State
+from tracefood.ledger.registry import Actor, Forbidden
+from tracefood.ledger.tables import events, locations, parties, products
+
+ENTRY_KIND = "epcis-event"
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+WRITERS = {"producer", "carrier", "inspector"}
+MAX_ERRORS = 200
+
+
+@dataclass(frozen=True)
+class EventReceipt:
+    seq: int
+    event_id: str
+    hash_id: str
+    leaf_hash: bytes
+    recorded: str
+    created: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "event_id": self.event_id,
+            "hash_id": self.hash_id,
+            "leaf_hash": b64(self.leaf_hash),
+            "recorded": self.recorded,
+            "created": self.created,
+        }
+
+
+@dataclass
+class Pending:
+    pointer: str
+    event: dict[str, Any]
+    context: Any
+    kind: str | None
+    source: str
+    hash_id: str = ""
+    facts: Facts | None = None
+
+    @property
+    def entry_id(self) -> str:
+        assert self.facts is not None
+        return self.hash_id + ("#correction" if self.facts.correction else "")
+
+
+def _raise(errors: list[dict[str, str]], what: str) -> None:
+    if errors:
+        shown = errors[:MAX_ERRORS]
+        summary = "; ".join(f"{e['field']}: {e['reason']}" for e in shown[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise InvalidEntry(f"{what}: {summary}{more}", errors=shown)
+
+
+@dataclass
+class EventStore:
+    ledger: Ledger
+
+    # -- entry points -------------------------------------------------------------------------
+
+    def record(self, body: Any, actor: Actor, *, now: dt.datetime | None = None) -> list[EventReceipt]:
+        """Record one readable event (an object) or a list of them, atomically."""
+        items = body if isinstance(body, list) else [body]
+        prefix = isinstance(body, list)
+        if not items:
+            raise InvalidEntry("no events given", errors=[{"field": "/", "reason": "empty list"}])
+        self._may_write(actor, [i.get("kind") if isinstance(i, Mapping) else None for i in items])
+        lookup = self._lookup()
+        pending: list[Pending] = []
+        errors: list[dict[str, str]] = []
+        for i, item in enumerate(items):
+            pointer = f"/{i}" if prefix else ""
+            try:
+                event = readable.to_epcis(item, lookup, actor.party_id or "", now)
+            except ExceptionGroup as group:
+                errors.extend(_errors(group.exceptions, pointer))
+                continue
+            pending.append(Pending(pointer, event, readable.CONTEXT, item.get("kind"), "api"))
+        _raise(errors, "invalid events")
+        return self._commit(pending, actor, strict=True, now=now)
+
+    def capture(
+        self, document: Any, actor: Actor, *, source: str = "capture", now: dt.datetime | None = None
+    ) -> list[EventReceipt]:
+        """Capture an EPCIS 2.0 document (EPCISDocument or EPCISQueryDocument), atomically."""
+        self._may_write(actor, [])
+        findings = check_document(document)
+        _raise([{"field": f.field, "reason": f.reason} for f in findings], "invalid EPCIS document")
+        assert isinstance(document, Mapping)
+        base = "/epcisBody/eventList"
+        if document.get("type") == "EPCISQueryDocument":
+            base = "/epcisBody/queryResults/resultsBody/eventList"
+        context = document.get("@context")
+        pending = [
+            Pending(f"{base}/{i}", dict(event), context, None, source)
+            for i, event in enumerate(document_events(document))
+        ]
+        if not pending:
+            return []
+        return self._commit(pending, actor, strict=False, now=now)
+
+    # -- the common path ----------------------------------------------------------------------
+
+    @staticmethod
+    def _may_write(actor: Actor, kinds: Iterable[Any]) -> None:
+        if actor.role not in WRITERS or actor.party_id is None:
+            raise Forbidden(f"a {actor.role} cannot record events")
+        if actor.role == "inspector" and any(k != "inspect" for k in kinds):
+            raise Forbidden("an inspector records inspections only")
+
+    def _lookup(self) -> readable.Lookup:
+        cache: dict[tuple[str, str], Mapping[str, Any] | None] = {}
+        engine = self.ledger.engine
+
+        def lookup(entity: str, key: str) -> Mapping[str, Any] | None:
+            if (entity, key) not in cache:
+                table = {"party": parties, "location": locations, "product": products}[entity]
+                cond = table.c.gtin == key[5:] if key.startswith("gtin:") else table.c.id == key
+                with engine.connect() as conn:
+                    row = conn.execute(select(table).where(cond)).mappings().first()
+                cache[(entity, key)] = dict(row) if row else None
+            return cache[(entity, key)]
+
+        return lookup
+
+    def _commit(
+        self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None
+    ) -> list[EventReceipt]:
+        limit = (now or dt.datetime.now(dt.UTC)) + FUTURE_TOLERANCE
+        limit_text = limit.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        errors: list[dict[str, str]] = []
+        for p in pending:
+            try:
+                p.facts = facts(p.event)
+            except EventError as exc:
+                errors.append({"field": p.pointer + exc.field, "reason": exc.reason})
+                continue
+            if p.facts.time > limit_text:
+                errors.append({"field": p.pointer + "/eventTime", "reason": "more than 5 minutes in the future"})
+            p.hash_id = event_hash_id(p.event, p.context)
+            p.event.setdefault("eventID", p.hash_id)
+            p.event.pop("recordTime", None)  # the ledger records the time it received the event
+        _raise(errors, "invalid events")
+        with self.ledger.writing() as conn:
+            known = _existing(conn, pending)
+            fresh: list[Pending] = []
+            seen: dict[str, Pending] = {}
+            for p in pending:
+                if p.entry_id in known or p.entry_id in seen:
+                    continue
+                seen[p.entry_id] = p
+                fresh.append(p)
+            _check_event_ids(conn, fresh)
+            receipts = self._apply(conn, fresh, actor, strict) if fresh else {}
+            known.update(receipts)
+        return [known[p.entry_id] for p in pending]
+
+    def _apply(self, conn: Connection, fresh: list[Pending], actor: Actor, strict: bool) -> dict[str, EventReceipt]:
+        all_facts = [p.facts for p in fresh if p.facts is not None]
+        place_keys = {
+            k for f in all_facts for k in (f.biz_location, f.read_point, f.dest_location, f.source_location) if k
+        }
+        location_party = _map(conn, locations.c.uri, locations.c.party_id, place_keys)
+        gtins = {o.ident.gtin for f in all_facts for o in f.objects if o.ident.gtin}
+        product_of_gtin = _map(conn, products.c.gtin, products.c.id, gtins)
+        state = State(conn)
+        state.load(o.ident.key for f in all_facts for o in f.objects)
+        seq = tree.size(conn)
+        errors: list[dict[str, str]] = []
+        for p in fresh:
+            assert p.facts is not None
+            ctx = EventContext(
+                seq,
+                actor.party_id,
+                strict,
+                location_party,
+                product_of_gtin,
+                carrier_role=actor.role == "carrier",
+                inspector=actor.role == "inspector",
+            )
+            try:
+                state.apply(p.facts, ctx)
+            except EventError as exc:
+                errors.append({"field": p.pointer + exc.field, "reason": exc.reason})
+                if len(errors) >= MAX_ERRORS:
+                    break
+            seq += 1
+        _raise(errors, "events contradict the ledger")
+        items = []
+        for p in fresh:
+            stored, decimals = freeze(p.event)
+            payload: dict[str, Any] = {"epcis": stored, "hash_id": p.hash_id, "source": p.source}
+            if decimals:
+                payload["decimals"] = decimals
+            if p.kind:
+                payload["kind"] = p.kind
+            if p.context is not None and p.context != readable.CONTEXT:
+                payload["context"] = freeze(p.context)[0]
+            items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
+        appended = self.ledger.append_in(conn, self.ledger.prepare(items))
+        out: dict[str, EventReceipt] = {}
+        for p, receipt in zip(fresh, appended, strict=True):
+            f = p.facts
+            assert f is not None
+            state.add_event_row(_event_row(receipt.seq, p, f, actor.party_id, receipt.recorded))
+            out[p.entry_id] = EventReceipt(
+                receipt.seq, p.event["eventID"], p.hash_id, receipt.leaf_hash, receipt.recorded, True
+            )
+        state.flush()
+        return out
+
+
+def _event_row(seq: int, p: Pending, f: Facts, party: str | None, recorded: str) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "event_id": p.event["eventID"],
+        "hash_id": p.hash_id,
+        "correction": f.correction,
+        "event_type": f.event_type,
+        "kind": p.kind,
+        "action": f.action,
+        "biz_step": f.biz_step,
+        "disposition": f.disposition,
+        "event_time": f.time,
+        "recorded": recorded,
+        "party_id": party,
+        "read_point": f.read_point,
+        "biz_location": f.biz_location,
+    }
+
+
+def _errors(excs: Sequence[BaseException], pointer: str) -> list[dict[str, str]]:
+    return [
+        {"field": pointer + e.field, "reason": e.reason}
+        if isinstance(e, EventError)
+        else {"field": pointer, "reason": str(e)}
+        for e in excs
+    ]
+
+
+def _map(conn: Connection, key_col: Any, value_col: Any, keys: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(keys))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(select(key_col, value_col).where(key_col.in_(wanted[start : start + 500])))
+        out.update((r[0], r[1]) for r in rows)
+    return out
+
+
+def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceipt]:
+    """Receipts of events already in the ledger (by hash ID; corrections separately)."""
+    hashes = sorted({p.hash_id for p in pending})
+    out: dict[str, EventReceipt] = {}
+    for start in range(0, len(hashes), 500):
+        stmt = (
+            select(events.c.seq, events.c.event_id, events.c.hash_id, events.c.correction, events.c.recorded)
+            .add_columns(entries.c.leaf_hash)
+            .join(entries, entries.c.seq == events.c.seq)
+            .where(events.c.hash_id.in_(hashes[start : start + 500]))
+        )
+        for r in conn.execute(stmt):
+            key = r.hash_id + ("#correction" if r.correction else "")
+            out[key] = EventReceipt(int(r.seq), r.event_id, r.hash_id, bytes(r.leaf_hash), r.recorded, False)
+    return out
+
+
+def _check_event_ids(conn: Connection, fresh: list[Pending]) -> None:
+    """A new event may not reuse an eventID that names another event."""
+    given: dict[str, Pending] = {}
+    errors: list[dict[str, str]] = []
+    for p in fresh:
+        eid = p.event["eventID"]
+        if eid in given:
+            errors.append(
+                {
+                    "field": p.pointer + "/eventID",
+                    "reason": f"{eid!r} is also the eventID of {given[eid].pointer or 'another event'}",
+                }
+            )
+        given[eid] = p
+    ids = sorted(given)
+    for start in range(0, len(ids), 500):
+        for r in conn.execute(
+            select(events.c.event_id, events.c.seq).where(events.c.event_id.in_(ids[start : start + 500]))
+        ):
+            errors.append(
+                {
+                    "field": given[r.event_id].pointer + "/eventID",
+                    "reason": f"already names a different event (seq {r.seq})",
+                }
+            )
+    if errors:
+        raise Conflict("eventID already used by a different event: " + errors[0]["reason"], errors=errors)
+
+
+def stored_event(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(envelope, EPCIS event as exported: numbers restored, recordTime set)."""
+    envelope = loads(body)
+    payload = envelope["payload"]
+    event = thaw(_copy(payload["epcis"]), list(payload.get("decimals", [])))
+    event["recordTime"] = envelope["recorded"]
+    return envelope, event
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value

@@ -1,0 +1,256 @@
+"""What a supply-chain event says, read off its EPCIS 2.0 JSON form.
+
+Every route (TraceFood's readable JSON, EPCIS capture, file import) ends as an EPCIS 2.0 event;
+:func:`facts` reads from it what the projections need (objects and their roles, quantities,
+locations, parties, time) so that one code path updates lots, stock, links and shipments
+whatever the source. :func:`freeze` and :func:`thaw` move numbers in and out of the ledger's
+float-free canonical form (CONVENTIONS 10): a non-integer number is stored as its decimal
+string and its JSON pointer is listed, so export gives back a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tracefood.ledger import cbv
+from tracefood.ledger.event_hash import normalise_timestamp
+from tracefood.ledger.identifiers import Ident, IdentifierError, parse_id
+from tracefood.ledger.tables import MICRO
+
+TF_NS = "https://tracefood.org/epcis/"
+"""Namespace of TraceFood's EPCIS extension fields (prefix ``tf``)."""
+SAFE_INT = 2**53 - 1
+
+
+class EventError(ValueError):
+    """A problem with one field of one event: ``field`` is a JSON pointer inside the event."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Obj:
+    """One object an event names, in one role, with its quantity (micro-units) if given."""
+
+    ident: Ident
+    role: str  # epc | input | output | parent | child
+    quantity: int | None = None
+    uom: str | None = None
+    pointer: str = ""
+
+
+@dataclass(frozen=True)
+class Facts:
+    event_type: str
+    action: str | None
+    biz_step: str | None
+    disposition: str | None
+    time: str
+    read_point: str | None
+    biz_location: str | None
+    source_location: str | None
+    dest_location: str | None
+    source_party: str | None
+    dest_party: str | None
+    carrier: str | None
+    reference: str | None
+    correction: bool
+    objects: list[Obj] = field(default_factory=list)
+
+    @property
+    def where(self) -> str | None:
+        """The location an event happens at, for stock: business location, else read point."""
+        return self.biz_location or self.read_point
+
+    def role(self, role: str) -> list[Obj]:
+        return [o for o in self.objects if o.role == role]
+
+
+def micro(value: Any, pointer: str) -> int:
+    """A quantity in micro-units; refuses negatives, non-numbers and more than 6 decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise EventError(pointer, "must be a number")
+    try:
+        dec = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise EventError(pointer, "must be a number") from None
+    if not dec.is_finite() or dec < 0:
+        raise EventError(pointer, "must be a finite number >= 0")
+    scaled = dec * MICRO
+    if scaled != scaled.to_integral_value():
+        raise EventError(pointer, "at most 6 decimal places")
+    result = int(scaled)
+    if result > 2**62:
+        raise EventError(pointer, "too large")
+    return result
+
+
+def format_micro(value: int | None) -> str | None:
+    if value is None:
+        return None
+    text = format((Decimal(value) / MICRO).normalize(), "f")
+    return text
+
+
+def _ident(value: Any, pointer: str) -> Ident:
+    if not isinstance(value, str):
+        raise EventError(pointer, "must be an identifier URI")
+    try:
+        return parse_id(value)
+    except IdentifierError as exc:
+        raise EventError(pointer, f"{exc.reason}: {value!r}") from None
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _typed(items: Any, key: str, type_name: str) -> str | None:
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping) and cbv.normalise("sourceDestType", item.get("type")) == type_name:
+            value = item.get(key)
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def _location_key(value: str | None, pointer: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return parse_id(value).key
+    except IdentifierError as exc:
+        raise EventError(pointer, f"{exc.reason}: {value!r}") from None
+
+
+def facts(event: Mapping[str, Any]) -> Facts:
+    """Read the facts of an EPCIS event that has passed the structural checks."""
+    kind = str(event.get("type"))
+    objects: list[Obj] = []
+
+    def add_epcs(name: str, role: str) -> None:
+        for i, value in enumerate(event.get(name) or []):
+            objects.append(Obj(_ident(value, f"/{name}/{i}"), role, pointer=f"/{name}/{i}"))
+
+    def add_quantities(name: str, role: str) -> None:
+        for i, item in enumerate(event.get(name) or []):
+            ptr = f"/{name}/{i}"
+            if not isinstance(item, Mapping):
+                raise EventError(ptr, "must be an object")
+            qty = micro(item["quantity"], ptr + "/quantity") if "quantity" in item else None
+            uom = item.get("uom")
+            objects.append(Obj(_ident(item.get("epcClass"), ptr + "/epcClass"), role, qty, uom, ptr))
+
+    if kind == "TransformationEvent":
+        add_epcs("inputEPCList", "input")
+        add_quantities("inputQuantityList", "input")
+        add_epcs("outputEPCList", "output")
+        add_quantities("outputQuantityList", "output")
+    elif kind in ("AggregationEvent", "AssociationEvent"):
+        if isinstance(event.get("parentID"), str):
+            objects.append(Obj(_ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
+        add_epcs("childEPCs", "child")
+        add_quantities("childQuantityList", "child")
+    else:
+        if kind == "TransactionEvent" and isinstance(event.get("parentID"), str):
+            objects.append(Obj(_ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
+        add_epcs("epcList", "epc")
+        add_quantities("quantityList", "epc")
+
+    read_point = _location_key(_id_of(event.get("readPoint")), "/readPoint/id")
+    biz_location = _location_key(_id_of(event.get("bizLocation")), "/bizLocation/id")
+    refs = [
+        f"{cbv.normalise('bizTransactionType', bt.get('type')) or bt.get('type') or 'ref'}:{bt.get('bizTransaction')}"
+        for bt in event.get("bizTransactionList") or []
+        if isinstance(bt, Mapping)
+    ]
+    carrier = event.get("tf:carrier")
+    return Facts(
+        event_type=kind,
+        action=event.get("action") if isinstance(event.get("action"), str) else None,
+        biz_step=cbv.normalise("bizStep", event.get("bizStep")) or _str(event.get("bizStep")),
+        disposition=cbv.normalise("disposition", event.get("disposition")) or _str(event.get("disposition")),
+        time=normalise_timestamp(str(event.get("eventTime"))),
+        read_point=read_point,
+        biz_location=biz_location,
+        source_location=_location_key(_typed(event.get("sourceList"), "source", "location"), "/sourceList"),
+        dest_location=_location_key(
+            _typed(event.get("destinationList"), "destination", "location"), "/destinationList"
+        ),
+        source_party=_typed(event.get("sourceList"), "source", "owning_party"),
+        dest_party=_typed(event.get("destinationList"), "destination", "owning_party"),
+        carrier=carrier if isinstance(carrier, str) else None,
+        reference=" ".join(refs) or None,
+        correction="errorDeclaration" in event,
+        objects=objects,
+    )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# -- numbers in and out of the canonical form ---------------------------------------------------
+
+
+def _walk(value: Any, pointer: str) -> Iterator[tuple[str, Any]]:
+    yield pointer, value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{pointer}/{i}")
+
+
+def freeze(value: Any) -> tuple[Any, list[str]]:
+    """Replace non-integer numbers (float, Decimal) and unsafe integers by decimal strings.
+
+    Returns the new value and the JSON pointers of the replaced numbers, in document order.
+    """
+    paths: list[str] = []
+
+    def conv(item: Any, pointer: str) -> Any:
+        if isinstance(item, bool) or item is None or isinstance(item, str):
+            return item
+        if isinstance(item, int):
+            if abs(item) <= SAFE_INT:
+                return item
+            paths.append(pointer)
+            return str(item)
+        if isinstance(item, float | Decimal):
+            dec = Decimal(repr(item)) if isinstance(item, float) else item
+            if dec == dec.to_integral_value() and abs(dec) <= SAFE_INT and dec.is_finite():
+                # 12.0 -> 12: the same number to every JSON reader and to the event hash
+                return int(dec)
+            paths.append(pointer)
+            return format(dec, "f") if dec.is_finite() else str(dec)
+        if isinstance(item, Mapping):
+            return {k: conv(v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [conv(v, f"{pointer}/{i}") for i, v in enumerate(item)]
+        return item
+
+    return conv(value, ""), paths
+
+
+def thaw(value: Any, paths: list[str]) -> Any:
+    """Undo :func:`freeze`: the listed pointers become JSON numbers again (float or int)."""
+    for pointer in paths:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        target = value
+        for part in parts[:-1]:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        last: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
+        text = target[last]
+        dec = Decimal(text)
+        target[last] = int(dec) if dec == dec.to_integral_value() else float(dec)
+    return value

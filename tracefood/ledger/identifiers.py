@@ -1,0 +1,721 @@
+"""Identifiers: GS1 keys, EPC URNs, GS1 Digital Link, and the one canonical key per thing.
+
+The same lot can arrive as an EPC class URN in an EPCIS document, as a Digital Link on any brand
+domain from a scanned label, or with a zero-suppressed GTIN. Trace and recall only work if all of
+them land on one ledger key, and a mistyped GS1 key must be refused before it is stored, since
+nothing is ever deleted from the ledger. Three layers:
+
+* key checks: :func:`gs1_check_digit`, :func:`check_gtin`, :func:`check_gln`, :func:`check_sscc`,
+  :func:`check_premises`;
+* :func:`parse_id` -> :class:`Ident`, the ledger's view: strict on GS1 keys (digits, length, check
+  digit, key-qualifier order), the key being the constrained Digital Link on ``https://id.gs1.org``
+  that the CBV 2.0 event hash also uses (``canonical_gs1_uri``); any other absolute URI is a
+  private id kept verbatim. :func:`lot_uri` and friends build the same keys;
+* :func:`parse_digital_link` -> :class:`DigitalLink`, the label scanner's strict parser (AI table,
+  character sets, check digits, key-qualifier order, no duplicate AIs), tested against the GS1
+  Syntax Engine's table.
+
+Plus the lenient converters the event hash needs (:func:`epc_uri_to_digital_link`,
+:func:`constrain_digital_link`): they return ``None`` instead of raising, as the hash must.
+
+Decisions:
+
+* Lot, serial and GLN extension text in ledger ids may be any printable Unicode (farm lot codes
+  such as ``Récolte-12``), 1 to 20 characters (the GS1 limit), without surrounding whitespace.
+  GS1 allows only CSET 82 there, so :func:`parse_digital_link` (what a barcode can carry) refuses
+  what :func:`parse_id` accepts.
+* Percent-encoding: every character other than ``A-Z a-z 0-9 ' - . ; = _`` is percent-encoded
+  (UTF-8). This treats every CSET 82 character as the CBV 2.0 event hash does and makes any other
+  text a valid URI. Raw non-ASCII in an id is refused: percent-encode it.
+* GTIN-8/12/13 are accepted and padded to GTIN-14 (Digital Link paths and query strings too), and
+  the Digital Link 1.1 short names (``/gtin/``, ``/lot/``, ``/ser/``...) are accepted in the path:
+  labels printed that way are in circulation. Their check digits are still validated.
+* A GLN extension ``0`` means "no extension" (EPC TDS), so ``/254/0`` is dropped from the key.
+* Québec premises site numbers (Attestra, formerly Agri-Traçabilité Québec) are 7 digits: "chaque
+  site possède une carte de site à sept chiffres" (DairyTrace, https://dairytrace.ca/fr/identification-des-sites/).
+  No check digit is published, so only the shape is checked.
+* GS1 keys TraceFood does not model (GRAI, GIAI, GDTI, ``/235/``, EPC ``bic``...) are refused with
+  a reason rather than stored as private ids that could never equal their other forms.
+* Linters implemented: check digits, character sets, lengths, YYMMDD dates (day 00 allowed). Not
+  implemented: AI pairing rules (``req``/``ex``), country, currency and coupon linters.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from tracefood.errors import InvalidEntry
+
+__all__ = [
+    "GS1_RESOLVER",
+    "DigitalLink",
+    "Ident",
+    "IdentKind",
+    "IdentifierError",
+    "check_gln",
+    "check_gtin",
+    "check_premises",
+    "check_sscc",
+    "constrain_digital_link",
+    "element_string",
+    "epc_uri_to_digital_link",
+    "gln_uri",
+    "gs1_check_digit",
+    "lot_uri",
+    "parse_digital_link",
+    "parse_id",
+    "pgln_uri",
+    "sscc_uri",
+]
+
+GS1_RESOLVER = "https://id.gs1.org"
+MAX_TEXT = 20  # GS1 limit for lot (AI 10), serial (AI 21) and GLN extension (AI 254)
+
+
+class IdentifierError(InvalidEntry, ValueError):
+    """An invalid identifier; ``reason`` says why in a few words. A 422 problem in the API."""
+
+    title = "Invalid identifier"
+    slug = "invalid-identifier"
+
+    def __init__(self, reason: str, value: str | None = None, *, field: str = "id") -> None:
+        self.reason = reason
+        self.value = value
+        super().__init__(
+            reason if value is None else f"{value!r}: {reason}", errors=[{"field": field, "reason": reason}]
+        )
+
+
+_T = TypeVar("_T")
+
+
+def _naming_input(func: Callable[[str], _T]) -> Callable[[str], _T]:
+    """Re-raise an :class:`IdentifierError` from deep inside as one about the whole input."""
+
+    @functools.wraps(func)
+    def wrapper(value: str) -> _T:
+        try:
+            return func(value)
+        except IdentifierError as exc:
+            if exc.value == value:
+                raise
+            raise IdentifierError(exc.reason, value) from None
+
+    return wrapper
+
+
+# --------------------------------------------------------------------------------------------
+# Keys and text
+# --------------------------------------------------------------------------------------------
+
+
+def _is_digits(*parts: str) -> bool:
+    """ASCII digits only (``"٣".isdigit()`` is true in Python); the empty string passes."""
+    return all(p == "" or (p.isascii() and p.isdigit()) for p in parts)
+
+
+def gs1_check_digit(digits: str) -> str:
+    """GS1 mod-10 check digit of ``digits`` (weights 3,1,3,... from the rightmost digit)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+def _checked(digits: str) -> str:
+    return digits + gs1_check_digit(digits)
+
+
+def _check_key(value: str, name: str, lengths: tuple[int, ...], want: str) -> str:
+    if not value or not _is_digits(value):
+        raise IdentifierError(f"{name} must be digits only", value)
+    if len(value) not in lengths:
+        raise IdentifierError(f"{name} must have {want} digits (got {len(value)})", value)
+    expected = gs1_check_digit(value[:-1])
+    if value[-1] != expected:
+        raise IdentifierError(f"bad check digit (expected {expected})", value)
+    return value
+
+
+def check_gtin(value: str) -> str:
+    """A GTIN-8, -12, -13 or -14 with a valid check digit, returned as a GTIN-14."""
+    return _check_key(value, "GTIN", (8, 12, 13, 14), "8, 12, 13 or 14").zfill(14)
+
+
+def check_gln(value: str) -> str:
+    """A 13-digit GLN with a valid check digit."""
+    return _check_key(value, "GLN", (13,), "13")
+
+
+def check_sscc(value: str) -> str:
+    """An 18-digit SSCC with a valid check digit."""
+    return _check_key(value, "SSCC", (18,), "18")
+
+
+def check_premises(value: str) -> str:
+    """A Québec premises site number: exactly 7 digits (no check digit is published)."""
+    if len(value) != 7 or not _is_digits(value):
+        raise IdentifierError("premises site number must be exactly 7 digits", value)
+    return value
+
+
+def _text(value: str, name: str) -> str:
+    """A lot, serial or extension: 1-20 printable characters, no surrounding whitespace."""
+    if not value:
+        raise IdentifierError(f"empty {name}", value)
+    if len(value) > MAX_TEXT:
+        raise IdentifierError(f"{name} longer than {MAX_TEXT} characters ({len(value)})", value)
+    if not value.isprintable():
+        raise IdentifierError(f"{name} contains a control or non-printable character", value)
+    if value != value.strip():
+        raise IdentifierError(f"{name} has leading or trailing whitespace", value)
+    return value
+
+
+# Kept literal in Digital Link values: the CSET 82 characters the CBV 2.0 event hash leaves
+# unescaped (GS1 Digital Link table 7-1 escapes the rest of CSET 82, "'" stays literal).
+_DL_SAFE = frozenset(string.ascii_letters + string.digits + "'-.;=_")
+_URI_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+
+
+def _dl_encode(value: str) -> str:
+    """Percent-encode a decoded AI value for a GS1 Digital Link path segment (UTF-8)."""
+    return "".join(c if c in _DL_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in value)
+
+
+def _check_uri_chars(value: str) -> None:
+    bad = next((c for c in value if c not in _URI_CHARS), None)
+    if bad is not None:
+        raise IdentifierError(f"character {bad!r} is not allowed in a URI (percent-encode it)", value)
+
+
+def _dl(*pairs: tuple[str, str]) -> str:
+    return GS1_RESOLVER + "".join(f"/{ai}/{value}" for ai, value in pairs)
+
+
+def lot_uri(gtin: str, lot: str) -> str:
+    """``https://id.gs1.org/01/{gtin14}/10/{lot}``: the key of a lot (GTIN + lot)."""
+    return _dl(("01", check_gtin(gtin)), ("10", _dl_encode(_text(lot, "lot"))))
+
+
+def sscc_uri(sscc: str) -> str:
+    """``https://id.gs1.org/00/{sscc}``: the key of a logistic unit."""
+    return _dl(("00", check_sscc(sscc)))
+
+
+def gln_uri(gln: str, extension: str | None = None) -> str:
+    """``https://id.gs1.org/414/{gln}[/254/{extension}]``: the key of a location."""
+    if extension is None or extension == "0":
+        return _dl(("414", check_gln(gln)))
+    return _dl(("414", check_gln(gln)), ("254", _dl_encode(_text(extension, "GLN extension"))))
+
+
+def pgln_uri(gln: str) -> str:
+    """``https://id.gs1.org/417/{gln}``: the key of a party."""
+    return _dl(("417", check_gln(gln)))
+
+
+# --------------------------------------------------------------------------------------------
+# The GS1 Application Identifier table (from the GS1 Barcode Syntax Dictionary)
+# --------------------------------------------------------------------------------------------
+
+# "AIs:spec" entries. Types: N digits, X CSET 82, Y CSET 39, Z CSET 64; "..n" up to n characters;
+# "c" ends with a check digit, "d" is a YYMMDD date; [..] an optional last component; "+" joins.
+_AI_TABLE = """
+00:N18c 01,02:N14c 10,21,22,243,254,420,7020-7022,710-715,7240,8002,8012:X..20 11-13,15-17:N6d
+20:N2 235:X..28 240,241,250,251,400,401,403,7002,7023,8004,90:X..30 242:N..6 253:N13c+[X..17]
+255:N13c+[N..12] 30,37:N..8 3900-3909,3920-3929,423,425:N..15 3910-3919,3930-3939:N3+N..15
+3940-3943,8111:N4 3950-3955,8005:N6 402:N17c 410-417:N13c 421:N3+X..9 422,424,426:N3 427,7008:X..3
+4300,4301,4310,4311,4320:X..35 4302-4306,4312-4316,8110,8112,8200:X..70 4307,4317:X2 4308,4319:X..30
+4309:N10+N10 4318:X..20 4321-4323:N1 4324,4325,7003:N6d+N4 4326,7006:N6d 4330-4333:N6+[X1] 7001:N13
+7004:N..4 7005:X..12 7007:N6d+[N6d] 7009:X..10 7010:X..2 7011:N6d+[N4] 7030-7039:N3+X..27 7040:N1+X3
+7230-7239:X2+X..28 7241:N2 7242,8013,8020:X..25 8001:N14 8003:N1+N13c+[X..16] 8006,8026:N14c+N4
+8007:X..34 8008:N8+[N..4] 8009:X..50 8010:Y..30 8011:N..12 8017,8018:N18c 8019:N..10 8030:Z..90
+91-99:X..90
+"""
+_CSETS = {
+    "N": ("digits", frozenset(string.digits)),
+    "X": ("GS1 CSET 82", frozenset(string.ascii_letters + string.digits + "!\"%&'()*+,-./:;<=>?_")),
+    "Y": ("GS1 CSET 39", frozenset(string.ascii_uppercase + string.digits + "#-/")),
+    "Z": ("GS1 CSET 64", frozenset(string.ascii_letters + string.digits + "-_=")),
+}
+_TOKEN = re.compile(r"(\[)?([NXYZ])(\.\.)?([0-9]+)([cd]?)\]?")
+
+
+@dataclass(frozen=True)
+class _Component:
+    cset: str
+    low: int
+    high: int
+    linter: str
+    optional: bool
+
+
+def _load_ai_table() -> dict[str, tuple[_Component, ...]]:
+    table: dict[str, tuple[_Component, ...]] = {}
+    for entry in _AI_TABLE.split():
+        ais, spec = entry.split(":")
+        components = []
+        for token in spec.split("+"):
+            m = _TOKEN.fullmatch(token)
+            assert m is not None, token
+            size = int(m.group(4))
+            components.append(_Component(m.group(2), 1 if m.group(3) else size, size, m.group(5), bool(m.group(1))))
+        for part in ais.split(","):
+            low, _, high = part.partition("-")
+            for n in range(int(low), int(high or low) + 1):
+                table[str(n).zfill(len(low))] = tuple(components)
+    measures = (*range(310, 317), *range(320, 338), *range(340, 358), *range(360, 370))
+    table.update({f"{prefix}{d}": (_Component("N", 6, 6, "", False),) for prefix in measures for d in range(6)})
+    return table
+
+
+_AI_SPECS = _load_ai_table()
+# AIs whose two-digit prefix has a predefined length: no FNC1 separator after them.
+_PREDEFINED = frozenset(["00", "01", "02", "03", "04", "41", *map(str, range(11, 21)), *map(str, range(31, 37))])
+# Digital Link primary keys and their alternative key-qualifier sequences (ordered, all optional).
+_DL_KEYS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "00": ((),), "01": (("22", "10", "21"), ("235",)), "253": ((),), "255": ((),), "401": ((),), "402": ((),),
+    "414": (("254",), ("7040",)), "415": (("8020",),), "417": (("7040",),), "8003": ((),), "8004": (("7040",),),
+    "8006": (("22", "10", "21"),), "8010": (("8011",),), "8013": ((),), "8017": (("8019",),), "8018": (("8019",),),
+}  # fmt: skip
+# Digital Link 1.1 short names ("convenience alphas"), deprecated since but printed on labels.
+_SHORT_NAMES = {
+    "gtin": "01", "sscc": "00", "gdti": "253", "gcn": "255", "ginc": "401", "gsin": "402", "gln": "414",
+    "party": "417", "grai": "8003", "giai": "8004", "itip": "8006", "cpid": "8010", "gsrnp": "8017",
+    "gsrn": "8018", "ser": "21", "lot": "10", "cpv": "22", "glnx": "254", "cpsn": "8011", "tpx": "235",
+    "gmn": "8013", "payTo": "415", "glnProd": "416", "shipTo": "410", "billTo": "411", "purchasedFrom": "412",
+    "shipFor": "413", "refno": "8020", "srin": "8019",
+}  # fmt: skip
+
+
+def _valid_date(yymmdd: str) -> bool:
+    year, month, day = 2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:])
+    return 1 <= month <= 12 and day <= calendar.monthrange(year, month)[1]
+
+
+def _check_ai_value(ai: str, value: str) -> str:
+    """``value`` checked against the AI's components (GTIN-8/12/13 padded to 14 digits)."""
+    if not value:
+        raise IdentifierError(f"empty value for AI ({ai})")
+    if ai == "01" and len(value) in (8, 12, 13) and _is_digits(value):
+        value = value.zfill(14)
+    pos = 0
+    for comp in _AI_SPECS[ai]:
+        if comp.optional and pos == len(value):
+            break
+        part = value[pos : pos + comp.high]
+        if len(part) < comp.low:
+            raise IdentifierError(f"AI ({ai}) value too short ({len(value)} characters)")
+        name, allowed = _CSETS[comp.cset]
+        bad = next((c for c in part if c not in allowed), None)
+        if bad is not None:
+            raise IdentifierError(f"AI ({ai}) contains {bad!r}, outside {name}")
+        if comp.linter == "c" and part[-1] != gs1_check_digit(part[:-1]):
+            raise IdentifierError(f"bad check digit in AI ({ai}) (expected {gs1_check_digit(part[:-1])})")
+        if comp.linter == "d" and not _valid_date(part):
+            raise IdentifierError(f"AI ({ai}) is not a valid YYMMDD date")
+        pos += len(part)
+    if pos < len(value):
+        raise IdentifierError(f"AI ({ai}) value too long ({len(value)} characters)")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# GS1 Digital Link
+# --------------------------------------------------------------------------------------------
+
+_DL_SCHEMES = ("https://", "http://", "HTTPS://", "HTTP://")
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]*)?")
+
+
+@dataclass(frozen=True)
+class DigitalLink:
+    """A parsed GS1 Digital Link: the primary key, its qualifiers (path) and AI attributes (query).
+
+    Values are decoded and a zero-suppressed GTIN is padded to 14 digits. Non-numeric query
+    parameters and the fragment are not part of it.
+    """
+
+    primary: tuple[str, str]
+    qualifiers: tuple[tuple[str, str], ...] = ()
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+def _ai_of(segment: str) -> str | None:
+    return segment if segment in _AI_SPECS else _SHORT_NAMES.get(segment)
+
+
+def _split_dl(uri: str) -> tuple[list[tuple[str, str]], str] | str:
+    """The Digital Link path as ``(AI, raw value)`` pairs, and the raw query string.
+
+    As the GS1 reference parser does, the path is read backwards in ``/AI/value`` pairs up to the
+    rightmost primary key; anything before it is the stem. Without a primary key there the URI is
+    no Digital Link, and the answer is the reason why.
+    """
+    _check_uri_chars(uri)
+    scheme = next((s for s in _DL_SCHEMES if uri.startswith(s)), None)
+    if scheme is None:
+        raise IdentifierError("scheme must be http:// or https:// (one case)")
+    rest, _, query = uri[len(scheme) :].split("#", 1)[0].partition("?")
+    host, _, path = rest.partition("/")
+    if not _HOST.fullmatch(host):
+        raise IdentifierError("missing or malformed domain")
+    if path.endswith("/"):
+        return "the path ends with '/'"
+    segments = path.split("/")
+    pairs: list[tuple[str, str]] = []
+    for i in range(len(segments) - 2, -1, -2):
+        ai = _ai_of(segments[i])
+        if ai is None:
+            return (
+                f"no GS1 Digital Link key in the path (unknown AI {segments[i]!r})"
+                if segments[i]
+                else "empty path segment"
+            )
+        pairs.append((ai, segments[i + 1]))
+        if ai in _DL_KEYS:
+            return pairs[::-1], query
+    return "no GS1 Digital Link key in the path"
+
+
+def _qualifier_sets(pairs: list[tuple[str, str]]) -> list[tuple[str, ...]]:
+    """The key's qualifier sequences that the path follows; raises if it follows none."""
+    key, qualifiers = pairs[0][0], [ai for ai, _ in pairs[1:]]
+
+    def follows(sequence: Iterable[str]) -> bool:
+        remaining = iter(sequence)
+        return all(ai in remaining for ai in qualifiers)  # in order, each at most once
+
+    found = [alt for alt in _DL_KEYS[key] if follows(alt)]
+    if not found:
+        path = "/".join(f"({ai})" for ai, _ in pairs)
+        raise IdentifierError(f"{path} is not a valid key-qualifier sequence")
+    return found
+
+
+def _unescape(raw: str, *, query: bool) -> str:
+    """Percent-decoding byte-wise ("+" is a space in the query only): CSET checks do the rest."""
+    return unquote(raw.replace("+", " ") if query else raw, encoding="latin-1")
+
+
+@_naming_input
+def parse_digital_link(uri: str) -> DigitalLink:
+    """Parse a GS1 Digital Link URI strictly; :class:`IdentifierError` says why it is invalid."""
+    split = _split_dl(uri)
+    if isinstance(split, str):
+        raise IdentifierError(split)
+    pairs, query = split
+    allowed = _qualifier_sets(pairs)
+    path = [(ai, _check_ai_value(ai, _unescape(raw, query=False))) for ai, raw in pairs]
+    attributes = []
+    for param in query.split("&"):
+        name, eq, raw = param.partition("=")
+        if not eq or not name or not _is_digits(name):
+            continue  # singletons and non-GS1 parameters are ignored, as the standard says
+        if name not in _AI_SPECS:
+            raise IdentifierError(f"unknown AI ({name}) in the query string")
+        if any(name in alt for alt in allowed):
+            raise IdentifierError(f"AI ({name}) qualifies the key: it belongs in the path")
+        attributes.append((name, _check_ai_value(name, _unescape(raw, query=True))))
+    seen: set[str] = set()
+    for ai, _ in path + attributes:
+        if ai in seen:
+            raise IdentifierError(f"duplicate AI ({ai})")
+        seen.add(ai)
+    return DigitalLink(path[0], tuple(path[1:]), tuple(attributes))
+
+
+def element_string(dl: DigitalLink, *, fnc1: bool = False) -> str:
+    """The GS1 element string: ``(01)09506000134352(10)ABC`` (a ``(`` in a value is written
+    ``\\(``); with ``fnc1=True`` the barcode message form ``^0109506000134352^10ABC``, where ``^``
+    is FNC1, written first and after every AI without a predefined length that is not last."""
+    elements = [dl.primary, *dl.qualifiers, *dl.attributes]
+    if not fnc1:
+        return "".join(f"({ai})" + value.replace("(", "\\(") for ai, value in elements)
+    out, separator = [], True
+    for ai, value in elements:
+        out.append(("^" if separator else "") + ai + value)
+        separator = ai[:2] not in _PREDEFINED
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Ledger ids
+# --------------------------------------------------------------------------------------------
+
+IdentKind = Literal["lot", "item", "product", "sscc", "location", "party", "private"]
+
+
+@dataclass(frozen=True)
+class Ident:
+    """A parsed identifier. ``key`` is the canonical ledger key: the constrained GS1 Digital Link
+    on ``https://id.gs1.org`` for GS1 ids, the URI itself for private ids. The other fields are
+    derived from the key, so two forms of one identifier give equal :class:`Ident` values."""
+
+    kind: IdentKind
+    key: str
+    gtin: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    sscc: str | None = None
+    gln: str | None = None
+    extension: str | None = None
+
+
+def _gtin_ident(gtin: str, lot: str | None = None, serial: str | None = None) -> Ident:
+    if serial is not None:
+        return Ident("item", _dl(("01", gtin), ("21", _dl_encode(_text(serial, "serial")))), gtin=gtin, serial=serial)
+    if lot is not None:
+        return Ident("lot", lot_uri(gtin, lot), gtin=gtin, lot=lot)
+    return Ident("product", _dl(("01", gtin)), gtin=gtin)
+
+
+def _location_ident(gln: str, extension: str | None) -> Ident:
+    extension = None if extension == "0" else extension
+    return Ident("location", gln_uri(gln, extension), gln=gln, extension=extension)
+
+
+def _decode(raw: str, name: str) -> str:
+    try:
+        return unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise IdentifierError(f"{name} is not valid percent-encoded UTF-8", raw) from None
+
+
+_DL_NAMES = {"00": "SSCC", "01": "GTIN", "10": "lot", "21": "serial", "22": "CPV", "254": "GLN extension"}
+
+
+def _dl_ident(uri: str) -> Ident | None:
+    split = _split_dl(uri)
+    if isinstance(split, str):
+        if constrain_digital_link(uri) is not None:  # GS1 to the event hash: never a private id
+            raise IdentifierError(f"malformed GS1 Digital Link: {split}")
+        return None
+    pairs, _ = split
+    _qualifier_sets(pairs)
+    values = {ai: _decode(raw, _DL_NAMES.get(ai, f"AI ({ai})")) for ai, raw in pairs}
+    key = pairs[0][0]
+    unsupported = sorted(set(values) - {"00", "01", "10", "21", "22", "254", "414", "417"})
+    if unsupported:
+        raise IdentifierError(f"GS1 AI ({unsupported[0]}) is not supported in TraceFood ids")
+    if key == "01":
+        if "22" in values:
+            _text(values["22"], "CPV")  # checked, then dropped from the key as the event hash does
+        return _gtin_ident(check_gtin(values["01"]), values.get("10"), values.get("21"))
+    if key == "00":
+        sscc = check_sscc(values["00"])
+        return Ident("sscc", _dl(("00", sscc)), sscc=sscc)
+    if key == "414":
+        return _location_ident(check_gln(values["414"]), values.get("254"))
+    gln = check_gln(values["417"])
+    return Ident("party", pgln_uri(gln), gln=gln)
+
+
+_EPC = re.compile(r"urn:epc:(id|class|idpat):([a-z]+):(.*)", re.DOTALL)
+_EPC_PARTS = {("id", "sgtin"): 3, ("class", "lgtin"): 3, ("idpat", "sgtin"): 3, ("id", "sscc"): 2,
+              ("id", "sgln"): 3, ("id", "pgln"): 2}  # fmt: skip
+
+
+def _company_and_reference(cp: str, ref: str, digits: int) -> None:
+    if not _is_digits(cp) or not 6 <= len(cp) <= 12:
+        raise IdentifierError("EPC company prefix must be 6 to 12 digits", cp)
+    if not _is_digits(ref) or len(cp) + len(ref) != digits:
+        raise IdentifierError(f"EPC company prefix and reference must be {digits} digits together", ref)
+
+
+def _epc_ident(uri: str) -> Ident:
+    m = _EPC.fullmatch(uri)
+    if m is None:
+        raise IdentifierError("malformed EPC URN (expected lower-case urn:epc:id|class|idpat:<scheme>:<parts>)")
+    form = (m.group(1), m.group(2))
+    count = _EPC_PARTS.get(form)
+    if count is None:
+        raise IdentifierError(f"EPC {form[0]}:{form[1]} URNs are not supported in TraceFood ids")
+    parts = m.group(3).split(".", count - 1)
+    if len(parts) != count:
+        raise IdentifierError(f"malformed EPC URN: {count} dot-separated parts expected")
+    if form == ("id", "sscc"):
+        _company_and_reference(parts[0], parts[1], 17)
+        sscc = _checked(parts[1][:1] + parts[0] + parts[1][1:])
+        return Ident("sscc", _dl(("00", sscc)), sscc=sscc)
+    if form[1] in ("sgln", "pgln"):
+        _company_and_reference(parts[0], parts[1], 12)
+        gln = _checked(parts[0] + parts[1])
+        if form[1] == "pgln":
+            return Ident("party", pgln_uri(gln), gln=gln)
+        return _location_ident(gln, _text(_decode(parts[2], "GLN extension"), "GLN extension"))
+    if form[0] == "idpat" and (parts[2] != "*" or "*" in parts[0] + parts[1]):
+        raise IdentifierError("only urn:epc:idpat:sgtin:<company>.<item>.* (one product) is supported")
+    _company_and_reference(parts[0], parts[1], 13)
+    gtin = _gtin(parts[0], parts[1])
+    if form[0] == "idpat":
+        return _gtin_ident(gtin)
+    text = _decode(parts[2], "lot" if form[0] == "class" else "serial")
+    return _gtin_ident(gtin, lot=text) if form[0] == "class" else _gtin_ident(gtin, serial=text)
+
+
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.")
+
+
+@_naming_input
+def parse_id(value: str) -> Ident:
+    """Parse an EPC URN, a GS1 Digital Link on any domain, or a private absolute URI.
+
+    GS1 ids are validated (check digits, lengths, key-qualifier order, EPC URN shape) and get the
+    canonical key; any other absolute URI (``urn:tracefood:lot:...``, ``https://example.org/lot/42``)
+    is a private id whose key is the URI itself.
+    """
+    _check_uri_chars(value)
+    if _URI_SCHEME.match(value) is None:
+        raise IdentifierError("not an absolute URI (scheme:...)")
+    # Whatever the CBV 2.0 event hash reads as GS1 (canonical_gs1_uri) must parse as GS1 here, so
+    # a case it would keep verbatim (an upper-case EPC URN, "Https://") is refused, not private.
+    if value[:8].lower() == "urn:epc:":
+        return _epc_ident(value)
+    if value.partition(":")[0].lower() in ("http", "https"):
+        found = _dl_ident(value)
+        if found is not None:
+            return found
+    return Ident("private", value)
+
+
+# --------------------------------------------------------------------------------------------
+# Lenient converters for the CBV 2.0 event hash (never raise)
+# --------------------------------------------------------------------------------------------
+
+
+def _gtin(company_prefix: str, item_ref: str) -> str:
+    """GTIN-14 from an EPC company prefix and item reference (indicator digit first)."""
+    return _checked(item_ref[:1] + company_prefix + item_ref[1:])
+
+
+def _convert_epc(scheme: str, kind: str, parts: list[str]) -> str | None:
+    """Convert the dot-separated parts of an EPC (pattern/class) URI to a Digital Link URI."""
+    raw = [unquote(p) for p in parts]
+    pattern = kind == "idpat"
+    if pattern:
+        if raw[-1] != "*" or any("*" in p for p in raw[:-1]):
+            return None
+        raw = raw[:-1]
+    n = len(raw)
+    cp = raw[0] if n else ""
+    if not cp or not _is_digits(cp):
+        return None
+    if kind == "class":
+        if scheme == "lgtin" and n == 3 and _is_digits(raw[1]):
+            return _dl(("01", _gtin(cp, raw[1])), ("10", _dl_encode(raw[2])))
+        return None
+    if scheme in ("sgtin", "upui") and _is_digits(raw[1] if n > 1 else "x"):
+        gtin = _gtin(cp, raw[1])
+        if pattern and n == 2:
+            return _dl(("01", gtin))
+        if n == 3:
+            return _dl(("01", gtin), ("21" if scheme == "sgtin" else "235", _dl_encode(raw[2])))
+        return None
+    if scheme == "sscc" and n == 2 and _is_digits(raw[1]) and raw[1]:
+        return _dl(("00", _checked(raw[1][:1] + cp + raw[1][1:])))
+    if scheme == "sgln" and n in (2, 3) and _is_digits(raw[1]):
+        gln = _checked(cp + raw[1])
+        if n == 2 or raw[2] == "0":
+            return _dl(("414", gln))
+        return _dl(("414", gln), ("254", _dl_encode(raw[2])))
+    if scheme in ("grai", "gdti", "sgcn") and n in (2, 3) and _is_digits(raw[1]):
+        ai, lead = {"grai": ("8003", "0"), "gdti": ("253", ""), "sgcn": ("255", "")}[scheme]
+        serial = _dl_encode(raw[2]) if n == 3 else ""
+        if n == 2 and not pattern:
+            return None
+        return _dl((ai, _checked(lead + cp + raw[1]) + serial))
+    if scheme in ("giai", "ginc") and n == 2 and not pattern:
+        return _dl(("8004" if scheme == "giai" else "401", _dl_encode(cp + raw[1])))
+    if scheme in ("gsrn", "gsrnp", "gsin", "pgln") and n == 2 and _is_digits(raw[1]) and not pattern:
+        ai = {"gsrn": "8018", "gsrnp": "8017", "gsin": "402", "pgln": "417"}[scheme]
+        return _dl((ai, _checked(cp + raw[1])))
+    if scheme == "cpi" and n in (2, 3):
+        if n == 2 and not pattern:
+            return None
+        key = ("8010", _dl_encode(cp + raw[1]))
+        return _dl(key) if n == 2 else _dl(key, ("8011", _dl_encode(raw[2])))
+    if scheme == "itip" and n in (4, 5) and _is_digits(*raw[1:4]):
+        key = ("8006", _gtin(cp, raw[1]) + raw[2] + raw[3])
+        if n == 4:
+            return _dl(key) if pattern else None
+        return _dl(key, ("21", _dl_encode(raw[4])))
+    return None
+
+
+_EPC_URI = re.compile(r"^urn:epc:(id|idpat|class):([a-z]+):(.*)$")
+_EPC_SPLITS = {"itip": 4}  # maximum splits of the part list: everything after is the serial
+
+
+def epc_uri_to_digital_link(uri: str) -> str | None:
+    """Canonical GS1 Digital Link URI for an EPC URI, EPC class URI or EPC pattern URI.
+
+    ``urn:epc:id:sgtin:4012345.011111.987`` -> ``https://id.gs1.org/01/04012345111118/21/987``.
+    Pattern URIs keep only the key (``urn:epc:idpat:sgtin:4054739.099914.*`` -> ``.../01/<gtin>``).
+    Returns ``None`` when ``uri`` is not a convertible EPC URI. No check is made beyond that:
+    use :func:`parse_id` to validate.
+    """
+    m = _EPC_URI.match(uri)
+    if m is None:
+        return None
+    kind, scheme, body = m.groups()
+    parts = body.split(".", _EPC_SPLITS.get(scheme, 2))
+    try:
+        return _convert_epc(scheme, kind, parts)
+    except (IndexError, ValueError):
+        return None
+
+
+# Primary keys of the constrained canonical form, with the qualifiers kept (finest first).
+_PRIMARY_KEYS: Mapping[str, tuple[str, ...]] = {
+    "00": (), "01": ("21", "235", "10"), "253": (), "255": (), "401": (), "402": (), "414": ("254",), "417": (),
+    "8003": (), "8004": (), "8006": ("21", "10"), "8010": ("8011",), "8017": (), "8018": (),
+}  # fmt: skip
+_KEY_SYNTAX: Mapping[str, re.Pattern[str]] = {
+    ai: re.compile(pattern, re.ASCII)
+    for ai, pattern in {
+        "00": r"^\d{18}$", "01": r"^(\d{8}|\d{12,14})$", "253": r"^\d{13}.{0,17}$", "255": r"^\d{13}\d{0,12}$",
+        "402": r"^\d{17}$", "414": r"^\d{13}$", "417": r"^\d{13}$", "8003": r"^\d{14}.{0,16}$",
+        "8006": r"^\d{18}$", "8017": r"^\d{18}$", "8018": r"^\d{18}$",
+    }.items()
+}  # fmt: skip
+
+
+def constrain_digital_link(uri: str) -> str | None:
+    """Constrained canonical form of a GS1 Digital Link URI on any domain (CBV 2.0 event hash).
+
+    The domain becomes ``https://id.gs1.org``, the query string and fragment are dropped,
+    short names become numeric AIs, GTINs are padded to 14 digits and only the finest
+    identification level is kept (``01/.../22/.../10/.../21/...`` -> ``01/.../21/...``).
+    Returns ``None`` when ``uri`` carries no recognisable GS1 primary key. Check digits are not
+    checked: use :func:`parse_id` to validate.
+    """
+    split = urlsplit(uri)
+    if split.scheme.lower() not in ("http", "https") or not split.netloc:
+        return None
+    segments = [s for s in split.path.split("/") if s]
+    for start in range(len(segments) - 1):
+        ai = _SHORT_NAMES.get(segments[start], segments[start])
+        if ai not in _PRIMARY_KEYS or (len(segments) - start) % 2:
+            continue
+        value = unquote(segments[start + 1])
+        syntax = _KEY_SYNTAX.get(ai)
+        if syntax is not None and not syntax.match(value):
+            continue
+        if ai == "01":
+            value = value.zfill(14)
+        rest = segments[start + 2 :]
+        qualifiers = {_SHORT_NAMES.get(rest[i], rest[i]): unquote(rest[i + 1]) for i in range(0, len(rest), 2)}
+        pairs = [(ai, _dl_encode(value))]
+        for qualifier in _PRIMARY_KEYS[ai]:
+            if qualifier in qualifiers:
+                pairs.append((qualifier, _dl_encode(qualifiers[qualifier])))
+                break
+        return _dl(*pairs)
+    return None
