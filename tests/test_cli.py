@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import Database
+from tracefood import schema
 from tracefood.ledger import Ledger
 
 
@@ -29,7 +30,7 @@ def run(home: Path, *args: str, url: str | None = None) -> subprocess.CompletedP
 def test_cli__init_is_idempotent_and_key_is_private(database: Database, tmp_path: Path) -> None:
     first = run(tmp_path, "init", url=database.url)
     assert first.returncode == 0, first.stderr
-    assert "schema empty -> 0001_ledger" in first.stdout
+    assert f"schema empty -> {schema.head_revision()}" in first.stdout
     key = tmp_path / "ledger.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     key_text = key.read_text()
@@ -103,7 +104,11 @@ def test_cli__bad_database_url_is_one_line(tmp_path: Path) -> None:
 def test_cli__demo_loads_once(tmp_path: Path) -> None:
     first = run(tmp_path, "demo", "--no-serve")
     assert first.returncode == 0, first.stderr
-    assert "entries appended, 0 already present" in first.stdout
+    assert "events recorded, 0 already present" in first.stdout
+    assert "tracefood-admin:admin" in first.stdout and "tf_" in first.stdout
     second = run(tmp_path, "demo", "--no-serve")
-    assert "demo: 0 entries appended" in second.stdout
+    assert "demo: 0 events recorded" in second.stdout
+    # the tokens were created once and are printed again
+    tokens = [line.split()[-1] for line in first.stdout.splitlines() if ":producer" in line]
+    assert tokens and all(t in second.stdout for t in tokens)
     assert run(tmp_path, "verify").returncode == 0

@@ -136,9 +136,14 @@ def _safe_url(url: str) -> str:
     "key",
     help="The ledger's verifier key (name+id+base64, or a file holding it): verify without the signing key.",
 )
+@click.option(
+    "--projections",
+    is_flag=True,
+    help="Also rebuild the lot projections from the ledger and report any difference.",
+)
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | None) -> None:
+def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | None, projections: bool) -> None:
     """Verify every entry, link, Merkle node and checkpoint; exit 1 on any finding."""
     held = [_read_checkpoint_file(p) for p in against]
     verifier = _read_verifier(key) if key else None
@@ -156,9 +161,26 @@ def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | No
             report = ledger.verify(held, progress=progress, verifier=verifier)
     else:
         report = ledger.verify(held, verifier=verifier)
+    differences: list[dict[str, Any]] = []
+    if projections:
+        from tracefood.ledger.rebuild import rebuild
+
+        differences = rebuild(ledger.engine).differences
+    ok = report.ok and not differences
     if as_json:
-        click.echo(json.dumps(report.to_json()))
+        out = report.to_json()
+        if projections:
+            out["projections"] = {"ok": not differences, "differences": differences}
+            out["ok"] = ok
+        click.echo(json.dumps(out, default=str))
     else:
+        for d in differences:
+            click.echo(f"-\t{d['code']}\t{d['table']}: {d['row']}")
+        if projections:
+            click.echo(
+                f"projections: {'ok' if not differences else f'{len(differences)} difference(s)'}",
+                err=bool(differences),
+            )
         for f in report.findings:
             where = "-" if f.seq is None else str(f.seq)
             click.echo(f"{where}\t{f.code}\t{f.message}")
@@ -167,7 +189,7 @@ def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | No
             f"{status}: {report.size} entries, {report.checkpoints_checked} checkpoint(s) checked",
             err=not report.ok,
         )
-    sys.exit(0 if report.ok else 1)
+    sys.exit(0 if ok else 1)
 
 
 def _read_verifier(key: str) -> Verifier:

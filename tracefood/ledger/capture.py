@@ -71,6 +71,11 @@ class Pending:
     hash_id: str = ""
     facts: Facts | None = None
 
+    def field(self, pointer: str) -> str:
+        """Where an error inside the EPCIS event is, in the caller's own document."""
+        inner = readable.readable_field(pointer) if self.source == "api" else pointer
+        return self.pointer + inner
+
     @property
     def entry_id(self) -> str:
         assert self.facts is not None
@@ -166,10 +171,10 @@ class EventStore:
             try:
                 p.facts = facts(p.event)
             except EventError as exc:
-                errors.append({"field": p.pointer + exc.field, "reason": exc.reason})
+                errors.append({"field": p.field(exc.field), "reason": exc.reason})
                 continue
             if p.facts.time > limit_text:
-                errors.append({"field": p.pointer + "/eventTime", "reason": "more than 5 minutes in the future"})
+                errors.append({"field": p.field("/eventTime"), "reason": "more than 5 minutes in the future"})
             p.hash_id = event_hash_id(p.event, p.context)
             p.event.setdefault("eventID", p.hash_id)
             p.event.pop("recordTime", None)  # the ledger records the time it received the event
@@ -214,7 +219,7 @@ class EventStore:
             try:
                 state.apply(p.facts, ctx)
             except EventError as exc:
-                errors.append({"field": p.pointer + exc.field, "reason": exc.reason})
+                errors.append({"field": p.field(exc.field), "reason": exc.reason})
                 if len(errors) >= MAX_ERRORS:
                     break
             seq += 1
@@ -306,7 +311,7 @@ def _check_event_ids(conn: Connection, fresh: list[Pending]) -> None:
         if eid in given:
             errors.append(
                 {
-                    "field": p.pointer + "/eventID",
+                    "field": p.field("/eventID"),
                     "reason": f"{eid!r} is also the eventID of {given[eid].pointer or 'another event'}",
                 }
             )
@@ -318,7 +323,7 @@ def _check_event_ids(conn: Connection, fresh: list[Pending]) -> None:
         ):
             errors.append(
                 {
-                    "field": given[r.event_id].pointer + "/eventID",
+                    "field": given[r.event_id].field("/eventID"),
                     "reason": f"already names a different event (seq {r.seq})",
                 }
             )

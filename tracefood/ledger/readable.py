@@ -378,3 +378,26 @@ def _temperature(b: _Builder, event: dict[str, Any]) -> None:
         b.fail("/temperature", "must be between -100 and 100 degrees Celsius")
         return
     event["sensorElementList"] = [{"sensorReport": [{"type": "gs1:Temperature", "value": value, "uom": "CEL"}]}]
+
+
+_EPCIS_TO_READABLE = (
+    ("/quantityList/", "/items/"),
+    ("/childQuantityList/", "/items/"),
+    ("/inputQuantityList/", "/inputs/"),
+    ("/outputQuantityList/", "/outputs/"),
+    ("/epcList/", "/containers/"),
+    ("/childEPCs/", "/containers/"),
+    ("/parentID", "/parent"),
+    ("/eventTime", "/time"),
+    ("/eventID", "/event_id"),
+    ("/bizLocation/id", "/location"),
+    ("/readPoint/id", "/location"),
+)
+
+
+def readable_field(pointer: str) -> str:
+    """The readable event's field for a pointer into the EPCIS event made from it."""
+    for epcis, mine in _EPCIS_TO_READABLE:
+        if pointer.startswith(epcis):
+            return mine + pointer[len(epcis) :]
+    return pointer

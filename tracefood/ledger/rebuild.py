@@ -1,0 +1,125 @@
+"""Rebuild the projections from the ledger alone, and compare them with what is stored.
+
+Runs inside one write transaction (appends wait): the projection tables are emptied, every event
+entry is replayed through the same :class:`~tracefood.ledger.projections.State` code that
+recorded it, the result is compared row by row with the stored rows, and the transaction is
+rolled back unless ``commit`` is set. The replay checks nothing (the events were checked when
+they were recorded); the registry tells which party operates each location, as it does now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select
+
+from tracefood.ledger import db
+from tracefood.ledger.canonical import loads
+from tracefood.ledger.events import facts
+from tracefood.ledger.models import entries
+from tracefood.ledger.projections import EventContext, State, rows_of
+from tracefood.ledger.tables import PROJECTION_TABLES, locations, products
+
+ENTRY_KIND = "epcis-event"
+CHUNK = 1000
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ProjectionReport:
+    events: int
+    differences: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def rebuild(engine: Engine, *, commit: bool = False, progress: Callable[[int], None] | None = None) -> ProjectionReport:
+    result: ProjectionReport | None = None
+    try:
+        with db.write_transaction(engine) as conn:
+            before = rows_of(conn)
+            for table in PROJECTION_TABLES:
+                conn.execute(delete(table))
+            count = _replay(conn, progress)
+            after = rows_of(conn)
+            result = ProjectionReport(count, _compare(before, after))
+            if not commit:
+                raise _Rollback
+    except _Rollback:
+        pass
+    assert result is not None
+    return result
+
+
+def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
+    location_party = dict(conn.execute(select(locations.c.uri, locations.c.party_id)).all())
+    product_of_gtin = dict(
+        conn.execute(select(products.c.gtin, products.c.id).where(products.c.gtin.is_not(None))).all()
+    )
+    last = -1
+    count = 0
+    while True:
+        rows = conn.execute(
+            select(entries.c.seq, entries.c.body).where(entries.c.seq > last).order_by(entries.c.seq).limit(CHUNK)
+        ).all()
+        if not rows:
+            return count
+        batch = []
+        for row in rows:
+            envelope = loads(bytes(row.body))
+            if envelope.get("kind") == ENTRY_KIND:
+                payload = envelope["payload"]
+                batch.append((int(row.seq), envelope, payload, facts(payload["epcis"])))
+        state = State(conn)
+        state.load(o.ident.key for *_, f in batch for o in f.objects)
+        for seq, envelope, payload, f in batch:
+            ctx = EventContext(seq, envelope["party"], False, location_party, product_of_gtin, check_access=False)
+            state.apply(f, ctx)
+            state.add_event_row(
+                {
+                    "seq": seq,
+                    "event_id": payload["epcis"]["eventID"],
+                    "hash_id": payload["hash_id"],
+                    "correction": f.correction,
+                    "event_type": f.event_type,
+                    "kind": payload.get("kind"),
+                    "action": f.action,
+                    "biz_step": f.biz_step,
+                    "disposition": f.disposition,
+                    "event_time": f.time,
+                    "recorded": envelope["recorded"],
+                    "party_id": envelope["party"],
+                    "read_point": f.read_point,
+                    "biz_location": f.biz_location,
+                }
+            )
+        state.flush()
+        count += len(batch)
+        last = int(rows[-1].seq)
+        if progress:
+            progress(len(rows))
+
+
+def _compare(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tuple[Any, ...]]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for table, stored in before.items():
+        rebuilt = after.get(table, [])
+        stored_set, rebuilt_set = set(map(_norm, stored)), set(map(_norm, rebuilt))
+        missing = sorted(rebuilt_set - stored_set, key=str)
+        extra = sorted(stored_set - rebuilt_set, key=str)
+        for row in missing[:20]:
+            out.append({"table": table, "code": "projection-missing", "row": list(row)})
+        for row in extra[:20]:
+            out.append({"table": table, "code": "projection-unexpected", "row": list(row)})
+    return out
+
+
+def _norm(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(bool(v) if isinstance(v, bool) else v for v in row)
