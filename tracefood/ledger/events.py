@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tracefood.ledger import cbv
-from tracefood.ledger.event_hash import normalise_timestamp
+from tracefood.ledger.event_hash import canonical_gs1_uri, normalise_timestamp
 from tracefood.ledger.identifiers import Ident, IdentifierError, parse_id
 from tracefood.ledger.tables import MICRO
 
@@ -104,6 +104,10 @@ def _ident(value: Any, pointer: str) -> Ident:
     try:
         return parse_id(value)
     except IdentifierError as exc:
+        if "not supported in TraceFood ids" in exc.reason:
+            # Other GS1 keys (GRAI returnable crates, GIAI assets, GSRN...) are valid EPCIS
+            # objects that TraceFood follows by identity only: no lot code, no quantities.
+            return Ident("other", canonical_gs1_uri(value))
         raise EventError(pointer, f"{exc.reason}: {value!r}") from None
 
 

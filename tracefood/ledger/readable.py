@@ -169,7 +169,7 @@ class _Builder:
             try:
                 out.append(sscc_uri(check_sscc(str(value))))
             except IdentifierError as exc:
-                self.fail(f"/{name}/{i}", f"SSCC {exc.reason}")
+                self.fail(f"/{name}/{i}", exc.reason)
         return out
 
     def sscc(self, name: str) -> str | None:
@@ -179,7 +179,7 @@ class _Builder:
         try:
             return sscc_uri(check_sscc(str(value)))
         except IdentifierError as exc:
-            self.fail(f"/{name}", f"SSCC {exc.reason}")
+            self.fail(f"/{name}", exc.reason)
             return None
 
     def choice(self, name: str, options: tuple[str, ...], default: str | None = None) -> str | None:

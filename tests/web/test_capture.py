@@ -1,0 +1,153 @@
+"""EPCIS 2.0 capture over HTTP against the GS1 and OpenEPCIS vectors, on both engines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import VECTORS, Database
+from tests.factories import World, build_world
+from tracefood.ledger import Ledger
+from tracefood.ledger.event_hash import event_hash_id
+from tracefood.ledger.export import export_document
+from tracefood.web import ledger_ext
+from tracefood.web.app import create_app
+
+GS1 = VECTORS / "epcis" / "gs1-examples"
+INVALID = VECTORS / "epcis" / "invalid-capture"
+GS1_DOCS = sorted(p for p in GS1.rglob("*") if p.suffix in (".json", ".jsonld"))
+INVALID_DOCS = sorted(INVALID.glob("*.json"))
+
+
+@pytest.fixture
+def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
+    ledger = Ledger.open(migrated.url, key_file=key_file)
+    world = build_world(ledger, tokens=True)
+    app = create_app(
+        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
+    )
+    yield app.test_client(), world
+    ledger_ext.close(app)
+    ledger.close()
+
+
+def auth(world: World, party: str = "packer") -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[party]}", "Content-Type": "application/ld+json"}
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"), parse_float=Decimal)
+
+
+def events_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    body = doc["epcisBody"]
+    return body["eventList"] if "eventList" in body else body["queryResults"]["resultsBody"]["eventList"]
+
+
+def test_capture__gs1_examples_are_all_found() -> None:
+    assert len(GS1_DOCS) == 47 and len(INVALID_DOCS) == 15
+
+
+@pytest.mark.parametrize("path", GS1_DOCS, ids=lambda p: p.stem)
+def test_capture__every_gs1_example_is_accepted_and_exports_equivalent_events(
+    served: tuple[FlaskClient, World], path: Path
+) -> None:
+    client, world = served
+    raw = path.read_bytes()
+    response = client.post("/epcis/capture", data=raw, headers=auth(world))
+    assert response.status_code == 202, response.get_json()
+    assert response.headers["Location"].startswith("/epcis/capture/")
+    assert response.headers["GS1-EPCIS-Version"] == "2.0.0"
+    receipts = response.get_json()["receipts"]
+    original = load(path)
+    given = events_of(original)
+    assert len(receipts) == len(given)
+    # Equivalent on export: the same event hash IDs and, where given, the same eventIDs.
+    exported = export_document(world.ledger.engine)
+    out = {e["eventID"]: e for e in exported["epcisBody"]["eventList"]}
+    for event, receipt in zip(given, receipts, strict=True):
+        back = out[receipt["event_id"]]
+        assert event_hash_id(back, exported["@context"]) == event_hash_id(event, original["@context"])
+        if "eventID" in event and receipt["created"]:
+            assert receipt["event_id"] == event["eventID"]
+    job = client.get(response.headers["Location"], headers=auth(world))
+    assert job.status_code == 200 and job.get_json()["success"] is True
+    # Capturing the same document again appends nothing.
+    size = world.ledger.size()
+    again = client.post("/epcis/capture", data=raw, headers=auth(world))
+    assert again.status_code == 202
+    assert all(not r["created"] for r in again.get_json()["receipts"])
+    assert world.ledger.size() == size
+
+
+@pytest.mark.parametrize("path", INVALID_DOCS, ids=lambda p: p.stem)
+def test_capture__every_invalid_document_is_rejected_naming_the_field(
+    served: tuple[FlaskClient, World], path: Path
+) -> None:
+    client, world = served
+    response = client.post("/epcis/capture", data=path.read_bytes(), headers=auth(world))
+    assert 400 <= response.status_code < 500
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["errors"] and all(e["field"].startswith("/") for e in problem["errors"])
+    assert problem["errors"][0]["field"] in problem["detail"]
+    assert world.ledger.size() == 0
+
+
+def test_capture__needs_a_token(served: tuple[FlaskClient, World]) -> None:
+    client, _ = served
+    response = client.post("/epcis/capture", data=(GS1_DOCS[0]).read_bytes(), content_type="application/ld+json")
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
+def test_capture__only_rollback_is_offered(served: tuple[FlaskClient, World]) -> None:
+    client, world = served
+    headers = auth(world) | {"GS1-EPCIS-Capture-Error-Behaviour": "proceed"}
+    response = client.post("/epcis/capture", data=GS1_DOCS[0].read_bytes(), headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["field"] == "GS1-EPCIS-Capture-Error-Behaviour"
+
+
+def test_capture__a_contradiction_rolls_the_whole_document_back(served: tuple[FlaskClient, World]) -> None:
+    client, world = served
+    lot = "https://id.gs1.org/01/09506000134352/10/LOT-9"
+    doc = {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-08-01T00:00:00Z",
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-08-01T08:00:00-04:00",
+                    "eventTimeZoneOffset": "-04:00",
+                    "action": "ADD",
+                    "bizStep": "commissioning",
+                    "bizLocation": {"id": "urn:epc:id:sgln:9506000.13435.0"},
+                    "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
+                },
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-08-01T09:00:00-04:00",
+                    "eventTimeZoneOffset": "-04:00",
+                    "action": "OBSERVE",
+                    "bizStep": "shipping",
+                    "disposition": "in_transit",
+                    "readPoint": {"id": "urn:epc:id:sgln:9506000.13435.0"},
+                    "quantityList": [{"epcClass": lot, "quantity": 12.5, "uom": "KGM"}],
+                },
+            ]
+        },
+    }
+    response = client.post("/epcis/capture", json=doc, headers=auth(world))
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["errors"][0]["field"] == "/epcisBody/eventList/1/quantityList/0/quantity"
+    assert world.ledger.size() == 0
