@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import Database
+from tracefood.demo_data import scenario
 from tracefood.ledger import merkle
 from tracefood.ledger.note import Verifier, open_checkpoint
 
@@ -30,6 +31,9 @@ def get(url: str) -> tuple[int, str, bytes]:
             return response.status, response.headers.get_content_type(), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get_content_type(), exc.read()
+
+
+DEMO_EVENTS = len(scenario())
 
 
 def test_serve__answers_over_http(database: Database, tmp_path: Path) -> None:
@@ -53,14 +57,18 @@ def test_serve__answers_over_http(database: Database, tmp_path: Path) -> None:
         _, kind, key = get(base + "/api/v1/ledger/key")
         _, _, note = get(base + "/api/v1/ledger/checkpoint")
         checkpoint = open_checkpoint(note.decode(), Verifier.parse(key.decode()))
-        assert kind == "text/plain" and checkpoint.size == 8
-        status, kind, body = get(base + "/api/v1/ledger/proofs/inclusion?index=3&size=8")
+        assert kind == "text/plain" and checkpoint.size == DEMO_EVENTS
+        status, kind, body = get(base + f"/api/v1/ledger/proofs/inclusion?index=3&size={DEMO_EVENTS}")
         assert status == 200 and kind == "application/json"
         proof = json.loads(body)
         merkle.verify_inclusion(
-            3, 8, base64.b64decode(proof["leaf_hash"]), [base64.b64decode(p) for p in proof["proof"]], checkpoint.root
+            3,
+            DEMO_EVENTS,
+            base64.b64decode(proof["leaf_hash"]),
+            [base64.b64decode(p) for p in proof["proof"]],
+            checkpoint.root,
         )
-        status, kind, body = get(base + "/api/v1/ledger/proofs/inclusion?index=9&size=8")
+        status, kind, body = get(base + f"/api/v1/ledger/proofs/inclusion?index={DEMO_EVENTS + 1}&size={DEMO_EVENTS}")
         assert status == 400 and kind == "application/problem+json" and b'"field": "index"' in body
     finally:
         server.terminate()
