@@ -65,6 +65,7 @@ RalphTro/epcis-event-hash-generator, whose published vectors this module reprodu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -236,6 +237,7 @@ def _normalise_uri_value(text: str, namespaces: Mapping[str, str]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)  # pure, and identifiers repeat across events
 def canonical_gs1_uri(value: str) -> str:
     """Normalise an identifier URI as the event hash requires.
 

@@ -10,6 +10,7 @@ string and its JSON pointer is listed, so export gives back a number.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -98,11 +99,16 @@ def format_micro(value: int | None) -> str | None:
     return text
 
 
+# Identifiers repeat across a batch (the same lot in its ship, receive and pack events):
+# parsing is pure, so remember it.
+_parse_id = functools.lru_cache(maxsize=65_536)(parse_id)
+
+
 def _ident(value: Any, pointer: str) -> Ident:
     if not isinstance(value, str):
         raise EventError(pointer, "must be an identifier URI")
     try:
-        return parse_id(value)
+        return _parse_id(value)
     except IdentifierError as exc:
         if "not supported in TraceFood ids" in exc.reason:
             # Other GS1 keys (GRAI returnable crates, GIAI assets, GSRN...) are valid EPCIS
@@ -130,7 +136,7 @@ def _location_key(value: str | None, pointer: str) -> str | None:
     if value is None:
         return None
     try:
-        return parse_id(value).key
+        return _parse_id(value).key
     except IdentifierError as exc:
         raise EventError(pointer, f"{exc.reason}: {value!r}") from None
 
