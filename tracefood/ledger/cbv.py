@@ -130,7 +130,7 @@ def vocabulary(kind: Kind) -> Vocabulary:
         raise ValueError(f"unknown vocabulary kind {kind!r}; expected one of {sorted(VOCABULARIES)}") from None
 
 
-def normalise(kind: Kind, value: str) -> str | None:
+def normalise(kind: Kind, value: object) -> str | None:
     """The bare standard term that ``value`` spells, or None if it is not a standard term.
 
     Accepts the bare term, the CBV 1.x URN (its ``urn:epcglobal:cbv`` part in any case, as URN
@@ -139,7 +139,7 @@ def normalise(kind: Kind, value: str) -> str | None:
     """
     vocab = vocabulary(kind)
     if not isinstance(value, str):
-        return None  # typed as str, but callers pass raw JSON
+        return None  # callers pass raw JSON values
     candidates = [value]
     for prefix in (vocab.curie_prefix, vocab.web_prefix):
         if value.startswith(prefix):

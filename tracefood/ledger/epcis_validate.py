@@ -8,8 +8,10 @@ invalid vectors (bizStep ``transforming``, an un-namespaced ilmd field) pass. So
 restates the rules of the official schema (EPCIS-JSON-Schema.json, draft-07) as small checks,
 always enforces its formats (``uri``: an absolute RFC 3986 URI, so ``prefix:name`` counts as
 namespaced; ``date-time``: RFC 3339, offset required) and adds the CBV vocabulary checks of a
-conforming capture interface. Each check appends a :class:`Finding` (RFC 6901 pointer, short
-reason) and carries on, so producers see every problem at once; bad input never raises.
+conforming capture interface. Input is parsed JSON, numbers as int, float or ``Decimal`` (the
+web layer parses with ``parse_float=Decimal``). Each check appends a :class:`Finding` (RFC 6901
+pointer, short reason) and carries on, so producers see every problem at once; bad input never
+raises.
 
 Relation to the official schema (tested on every vector and on generated mutations of the GS1
 examples, formats enforced): whenever the schema rejects a document, :func:`check_document`
@@ -38,6 +40,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final
 
 from tracefood.ledger import cbv
@@ -90,10 +93,11 @@ def is_uri(value: object) -> bool:
     literal = match.group(1)  # inside an IP-literal host "[...]"
     if literal is None or _IP_FUTURE.fullmatch(literal):
         return True
-    try:  # ipaddress also takes IPv6 zone ids ("%eth0"); RFC 3986 does not
-        return "%" not in literal and bool(ipaddress.IPv6Address(literal))
+    try:
+        ipaddress.IPv6Address(literal)
     except ValueError:
         return False
+    return "%" not in literal  # ipaddress takes IPv6 zone ids ("fe80::1%eth0"); RFC 3986 does not
 
 
 def is_date_time(value: object) -> bool:
@@ -114,8 +118,12 @@ def is_date_time(value: object) -> bool:
 def _show(value: object) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 80 else value[:77] + "...")
-    names = {dict: "an object", list: "an array", bool: "a boolean", int: "a number", float: "a number"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
+    if isinstance(value, float | Decimal) and not _is_number(value):
+        return f"{value} (JSON has no NaN or Infinity)"
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return "a number"
+    names = {dict: "an object", list: "an array", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _at(pointer: str, key: object) -> str:
@@ -140,6 +148,9 @@ def _expect(test: Callable[[Any], object], what: str) -> Check:
 
 
 def _is_number(value: object) -> bool:
+    """JSON numbers as parsed by json (int, float) or with parse_float=Decimal, as the web layer does."""
+    if isinstance(value, Decimal):
+        return value.is_finite()
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -151,7 +162,7 @@ def _pattern(regex: str, what: str) -> Check:
 _string = _expect(lambda value: isinstance(value, str), "a string")
 _uri = _expect(is_uri, "an absolute URI (like urn:epc:id:sgtin:... or https://...)")
 _time = _expect(is_date_time, "an RFC 3339 date-time with offset (like 2026-07-22T06:45:00+02:00)")
-_number = _expect(_is_number, "a finite number")
+_number = _expect(_is_number, "a number")
 
 
 def _same(check: Check, names: str) -> dict[str, Check]:
@@ -162,7 +173,7 @@ def _freeze(value: object) -> object:
     """A hashable stand-in with JSON equality (1 == 1.0, but true != 1)."""
     if isinstance(value, bool | str) or value is None:
         return (type(value).__name__, value)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return ("number", value)
     if isinstance(value, list):
         return ("array", tuple(_freeze(item) for item in value))
@@ -243,6 +254,7 @@ def _object(what: str, fields: Mapping[str, Check], required: str = "", *, extra
 # ns.gs1.org namespace; for measurement / alert types (vocab-nonGS1WebVoc-uri): GS1 Web URIs.
 _SCHEMA_REFUSED_CBV: Final = re.compile(r"urn:epcglobal:cbv|https?://ns\.gs1\.org/cbv/", re.IGNORECASE)
 _SCHEMA_REFUSED_GS1: Final = re.compile(r"https?://(?:www\.)?gs1\.org/voc/", re.IGNORECASE)
+_OLD_CBV_NAMESPACE: Final = re.compile(r"^https?://ns\.gs1\.org/cbv/", re.IGNORECASE)
 _CBV_NAMESPACE: Final = re.compile(r"cbv:|https?://ref\.gs1\.org/cbv/", re.IGNORECASE)
 
 
@@ -251,7 +263,7 @@ def vocabulary_problem(kind: cbv.Kind, value: str) -> str | None:
     vocab = cbv.vocabulary(kind)
     if value in vocab.terms:
         return None
-    short = cbv.normalise(kind, value)
+    short = cbv.normalise(kind, _OLD_CBV_NAMESPACE.sub("cbv:", value))  # the old namespace only to give a hint
     gs1_voc = vocab.curie_prefix == "gs1:"
     refused = (_SCHEMA_REFUSED_GS1 if gs1_voc else _SCHEMA_REFUSED_CBV).match(value) is not None
     if short is not None:
@@ -459,7 +471,8 @@ def _event(value: object, at: str, out: _Out) -> None:
     if "type" not in value:
         out.add(_at(at, "type"), f"required field missing (one of {', '.join(EVENT_TYPES)})")
     elif spec is None and not is_uri(kind):
-        out.add(_at(at, "type"), f"unknown event type {_show(kind)}: use one of {', '.join(EVENT_TYPES)} or a URI")
+        what = f"unknown event type {kind!r}" if isinstance(kind, str) else f"must be a string, got {_show(kind)}"
+        out.add(_at(at, "type"), f"{what}: use one of {', '.join(EVENT_TYPES)} or a URI")
     if spec is None:
         # An event type named by a URI is an extension event (the schema's Extended-Event): the
         # common fields are checked, the others belong to whoever defined the type.

@@ -1,43 +1,38 @@
-"""Identifiers: GS1 keys, EPC URNs, GS1 Digital Link, and the one canonical key per thing.
+"""Identifiers: GS1 keys, EPC URNs, GS1 Digital Link, and one canonical key per thing.
 
-The same lot can arrive as an EPC class URN in an EPCIS document, as a Digital Link on any brand
-domain from a scanned label, or with a zero-suppressed GTIN. Trace and recall only work if all of
-them land on one ledger key, and a mistyped GS1 key must be refused before it is stored, since
-nothing is ever deleted from the ledger. Three layers:
+One lot arrives as an EPC class URN in EPCIS, as a Digital Link on any brand domain from a label,
+with a zero-suppressed GTIN... Trace and recall need them all on one ledger key, and a mistyped
+GS1 key must be refused before it is stored: nothing is ever deleted from the ledger.
 
-* key checks: :func:`gs1_check_digit`, :func:`check_gtin`, :func:`check_gln`, :func:`check_sscc`,
-  :func:`check_premises`;
-* :func:`parse_id` -> :class:`Ident`, the ledger's view: strict on GS1 keys (digits, length, check
-  digit, key-qualifier order), the key being the constrained Digital Link on ``https://id.gs1.org``
-  that the CBV 2.0 event hash also uses (``canonical_gs1_uri``); any other absolute URI is a
-  private id kept verbatim. :func:`lot_uri` and friends build the same keys;
+* Key checks: :func:`gs1_check_digit`, :func:`check_gtin` / ``gln`` / ``sscc``, :func:`check_premises`.
+* :func:`parse_id` -> :class:`Ident`, the ledger's view: GS1 ids are validated (digits, lengths,
+  check digits, key-qualifier order) and keyed by the constrained Digital Link on
+  ``https://id.gs1.org``, the form the CBV 2.0 event hash uses; any other absolute URI is a
+  private id kept verbatim. :func:`lot_uri`, :func:`sscc_uri`, :func:`gln_uri`, :func:`pgln_uri`
+  build the same keys.
 * :func:`parse_digital_link` -> :class:`DigitalLink`, the label scanner's strict parser (AI table,
-  character sets, check digits, key-qualifier order, no duplicate AIs), tested against the GS1
-  Syntax Engine's table.
-
-Plus the lenient converters the event hash needs (:func:`epc_uri_to_digital_link`,
-:func:`constrain_digital_link`): they return ``None`` instead of raising, as the hash must.
+  character sets, check digits, qualifier order, no duplicates), tested against the GS1 Syntax
+  Engine's table; :func:`element_string` writes the GS1 element string.
+* The event hash's lenient converters, :func:`epc_uri_to_digital_link` and
+  :func:`constrain_digital_link`, which answer ``None`` rather than raise.
 
 Decisions:
 
-* Lot, serial and GLN extension text in ledger ids may be any printable Unicode (farm lot codes
-  such as ``Récolte-12``), 1 to 20 characters (the GS1 limit), without surrounding whitespace.
-  GS1 allows only CSET 82 there, so :func:`parse_digital_link` (what a barcode can carry) refuses
-  what :func:`parse_id` accepts.
-* Percent-encoding: every character other than ``A-Z a-z 0-9 ' - . ; = _`` is percent-encoded
-  (UTF-8). This treats every CSET 82 character as the CBV 2.0 event hash does and makes any other
-  text a valid URI. Raw non-ASCII in an id is refused: percent-encode it.
-* GTIN-8/12/13 are accepted and padded to GTIN-14 (Digital Link paths and query strings too), and
-  the Digital Link 1.1 short names (``/gtin/``, ``/lot/``, ``/ser/``...) are accepted in the path:
-  labels printed that way are in circulation. Their check digits are still validated.
-* A GLN extension ``0`` means "no extension" (EPC TDS), so ``/254/0`` is dropped from the key.
-* Québec premises site numbers (Attestra, formerly Agri-Traçabilité Québec) are 7 digits: "chaque
-  site possède une carte de site à sept chiffres" (DairyTrace, https://dairytrace.ca/fr/identification-des-sites/).
+* Lot, serial and GLN extension text may be any printable Unicode (``Récolte-12``), 1-20
+  characters (the GS1 limit), no surrounding whitespace. GS1 allows only CSET 82 there, so
+  :func:`parse_digital_link` (what a barcode can carry) refuses what :func:`parse_id` accepts.
+* Every character but ``A-Z a-z 0-9 ' - . ; = _`` is percent-encoded (UTF-8): CSET 82 as the
+  CBV 2.0 event hash does, any other text as a valid URI. Raw non-ASCII in an id is refused.
+* GTIN-8/12/13 are padded to GTIN-14 and the Digital Link 1.1 short names (``/gtin/``, ``/lot/``)
+  are accepted: labels printed that way exist. Check digits are still checked.
+* A GLN extension ``0`` means "none" (EPC TDS): ``/254/0`` is dropped from the key.
+* Québec premises site numbers (Attestra, formerly Agri-Traçabilité Québec) have 7 digits: "chaque
+  site possède une carte de site à sept chiffres" (https://dairytrace.ca/fr/identification-des-sites/).
   No check digit is published, so only the shape is checked.
-* GS1 keys TraceFood does not model (GRAI, GIAI, GDTI, ``/235/``, EPC ``bic``...) are refused with
-  a reason rather than stored as private ids that could never equal their other forms.
-* Linters implemented: check digits, character sets, lengths, YYMMDD dates (day 00 allowed). Not
-  implemented: AI pairing rules (``req``/``ex``), country, currency and coupon linters.
+* GS1 keys TraceFood does not model (GRAI, GIAI, ``/235/``, EPC ``bic``...) are refused with a
+  reason, never kept as private ids that could not meet their other forms in a trace.
+* Linters: check digits, character sets, lengths, YYMMDD dates (day 00 allowed). Not done: AI
+  pairing rules (``req``/``ex``), country, currency and coupon linters.
 """
 
 from __future__ import annotations
@@ -76,7 +71,7 @@ __all__ = [
 ]
 
 GS1_RESOLVER = "https://id.gs1.org"
-MAX_TEXT = 20  # GS1 limit for lot (AI 10), serial (AI 21) and GLN extension (AI 254)
+_MAX_TEXT = 20  # GS1 limit for lot (AI 10), serial (AI 21) and GLN extension (AI 254)
 
 
 class IdentifierError(InvalidEntry, ValueError):
@@ -168,8 +163,8 @@ def _text(value: str, name: str) -> str:
     """A lot, serial or extension: 1-20 printable characters, no surrounding whitespace."""
     if not value:
         raise IdentifierError(f"empty {name}", value)
-    if len(value) > MAX_TEXT:
-        raise IdentifierError(f"{name} longer than {MAX_TEXT} characters ({len(value)})", value)
+    if len(value) > _MAX_TEXT:
+        raise IdentifierError(f"{name} longer than {_MAX_TEXT} characters ({len(value)})", value)
     if not value.isprintable():
         raise IdentifierError(f"{name} contains a control or non-printable character", value)
     if value != value.strip():
@@ -574,8 +569,8 @@ def parse_id(value: str) -> Ident:
     _check_uri_chars(value)
     if _URI_SCHEME.match(value) is None:
         raise IdentifierError("not an absolute URI (scheme:...)")
-    # Whatever the CBV 2.0 event hash reads as GS1 (canonical_gs1_uri) must parse as GS1 here, so
-    # a case it would keep verbatim (an upper-case EPC URN, "Https://") is refused, not private.
+    # A GS1-looking id is GS1 or refused, never private: a private "URN:EPC:..." could never meet
+    # its lot in a trace (and the CBV 2.0 event hash would not canonicalise it either).
     if value[:8].lower() == "urn:epc:":
         return _epc_ident(value)
     if value.partition(":")[0].lower() in ("http", "https"):
