@@ -17,6 +17,7 @@ readable JSON (:meth:`EventStore.record`), an EPCIS 2.0 capture document
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ ENTRY_KIND = "epcis-event"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 WRITERS = {"producer", "carrier", "inspector"}
 MAX_ERRORS = 200
+REGISTRY_TTL = 30.0
+_REGISTRY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True)
@@ -106,14 +109,17 @@ class EventStore:
         lookup = self._lookup()
         pending: list[Pending] = []
         errors: list[dict[str, str]] = []
-        for i, item in enumerate(items):
-            pointer = f"/{i}" if prefix else ""
-            try:
-                event = readable.to_epcis(item, lookup, actor.party_id or "", now)
-            except ExceptionGroup as group:
-                errors.extend(_errors(group.exceptions, pointer))
-                continue
-            pending.append(Pending(pointer, event, readable.CONTEXT, item.get("kind"), "api"))
+        try:
+            for i, item in enumerate(items):
+                pointer = f"/{i}" if prefix else ""
+                try:
+                    event = readable.to_epcis(item, lookup, actor.party_id or "", now)
+                except ExceptionGroup as group:
+                    errors.extend(_errors(group.exceptions, pointer))
+                    continue
+                pending.append(Pending(pointer, event, readable.CONTEXT, item.get("kind"), "api"))
+        finally:
+            lookup.close()  # type: ignore[attr-defined]
         _raise(errors, "invalid events")
         return self._commit(pending, actor, strict=True, now=now)
 
@@ -147,18 +153,38 @@ class EventStore:
             raise Forbidden("an inspector records inspections only")
 
     def _lookup(self) -> readable.Lookup:
-        cache: dict[tuple[str, str], Mapping[str, Any] | None] = {}
+        """Registry rows for the readable form, read over one connection and remembered.
+
+        Rows found are kept for :data:`REGISTRY_TTL` seconds across requests: what the readable
+        form takes from them (a product's GTIN and unit, a location's URI) never changes once
+        created. Who operates a location, which access control rests on, is read again inside
+        the write transaction. Misses are never remembered.
+        """
         engine = self.ledger.engine
+        conn: Connection | None = None
+        now = time.monotonic()
+        where = engine.url.render_as_string(hide_password=True)
 
         def lookup(entity: str, key: str) -> Mapping[str, Any] | None:
-            if (entity, key) not in cache:
-                table = {"party": parties, "location": locations, "product": products}[entity]
-                cond = table.c.gtin == key[5:] if key.startswith("gtin:") else table.c.id == key
-                with engine.connect() as conn:
-                    row = conn.execute(select(table).where(cond)).mappings().first()
-                cache[(entity, key)] = dict(row) if row else None
-            return cache[(entity, key)]
+            nonlocal conn
+            cache_key = (where, entity, key)
+            hit = _REGISTRY_CACHE.get(cache_key)
+            if hit is not None and now - hit[0] < REGISTRY_TTL:
+                return hit[1]
+            table = {"party": parties, "location": locations, "product": products}[entity]
+            cond = table.c.gtin == key[5:] if key.startswith("gtin:") else table.c.id == key
+            if conn is None:
+                conn = engine.connect()
+            row = conn.execute(select(table).where(cond)).mappings().first()
+            conn.rollback()
+            if row is None:
+                return None
+            if len(_REGISTRY_CACHE) > 10_000:
+                _REGISTRY_CACHE.clear()
+            _REGISTRY_CACHE[cache_key] = (now, dict(row))
+            return dict(row)
 
+        lookup.close = lambda: conn.close() if conn is not None else None  # type: ignore[attr-defined]
         return lookup
 
     def _commit(
@@ -235,7 +261,7 @@ class EventStore:
             if p.context is not None and p.context != readable.CONTEXT:
                 payload["context"] = freeze(p.context)[0]
             items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
-        appended = self.ledger.append_in(conn, self.ledger.prepare(items))
+        appended = self.ledger.append_in(conn, self.ledger.prepare(items), fresh=True)
         out: dict[str, EventReceipt] = {}
         for p, receipt in zip(fresh, appended, strict=True):
             f = p.facts

@@ -20,6 +20,7 @@ CBV, but EPCIS uses them the same way, so they live here too (they have no URN f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -137,9 +138,15 @@ def normalise(kind: Kind, value: object) -> str | None:
     namespace identifiers are case-insensitive), the Web URI (``https`` only, as GS1 publishes
     it) and the CURIE. The term itself is case-sensitive: ``Shipping`` is not ``shipping``.
     """
-    vocab = vocabulary(kind)
     if not isinstance(value, str):
+        vocabulary(kind)  # still refuse an unknown kind
         return None  # callers pass raw JSON values
+    return _normalise(kind, value)
+
+
+@functools.lru_cache(maxsize=4096)  # pure, and events repeat a handful of values
+def _normalise(kind: Kind, value: str) -> str | None:
+    vocab = vocabulary(kind)
     candidates = [value]
     for prefix in (vocab.curie_prefix, vocab.web_prefix):
         if value.startswith(prefix):

@@ -124,6 +124,7 @@ _TIMESTAMP = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # pure; each event's time is read twice
 def normalise_timestamp(value: str) -> str:
     """Return an xsd:dateTime as UTC with millisecond precision: ``YYYY-MM-DDTHH:MM:SS.mmmZ``.
 

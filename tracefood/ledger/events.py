@@ -221,35 +221,55 @@ def _walk(value: Any, pointer: str) -> Iterator[tuple[str, Any]]:
             yield from _walk(item, f"{pointer}/{i}")
 
 
+def _escape(part: str | int) -> str:
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
 def freeze(value: Any) -> tuple[Any, list[str]]:
     """Replace non-integer numbers (float, Decimal) and unsafe integers by decimal strings.
 
     Returns the new value and the JSON pointers of the replaced numbers, in document order.
+    (The walk keeps its path as a list and builds a pointer only for a replaced number: this
+    runs once per recorded event.)
     """
     paths: list[str] = []
+    path: list[str | int] = []
 
-    def conv(item: Any, pointer: str) -> Any:
-        if isinstance(item, bool) or item is None or isinstance(item, str):
-            return item
-        if isinstance(item, int):
-            if abs(item) <= SAFE_INT:
+    def number(item: Any) -> Any:
+        if type(item) is int:
+            if -SAFE_INT <= item <= SAFE_INT:
                 return item
-            paths.append(pointer)
+            paths.append("".join("/" + _escape(p) for p in path))
             return str(item)
-        if isinstance(item, float | Decimal):
-            dec = Decimal(repr(item)) if isinstance(item, float) else item
-            if dec == dec.to_integral_value() and abs(dec) <= SAFE_INT and dec.is_finite():
-                # 12.0 -> 12: the same number to every JSON reader and to the event hash
-                return int(dec)
-            paths.append(pointer)
-            return format(dec, "f") if dec.is_finite() else str(dec)
-        if isinstance(item, Mapping):
-            return {k: conv(v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in item.items()}
-        if isinstance(item, list | tuple):
-            return [conv(v, f"{pointer}/{i}") for i, v in enumerate(item)]
+        dec = Decimal(repr(item)) if isinstance(item, float) else item
+        if dec.is_finite() and dec == dec.to_integral_value() and abs(dec) <= SAFE_INT:
+            return int(dec)  # 12.0 -> 12: the same number to every JSON reader and to the event hash
+        paths.append("".join("/" + _escape(p) for p in path))
+        return format(dec, "f") if dec.is_finite() else str(dec)
+
+    def conv(item: Any) -> Any:
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            return item
+        if kind is dict or isinstance(item, Mapping):
+            out = {}
+            for key, inner in item.items():
+                path.append(key)
+                out[key] = conv(inner)
+                path.pop()
+            return out
+        if kind is list or kind is tuple:
+            items = []
+            for i, inner in enumerate(item):
+                path.append(i)
+                items.append(conv(inner))
+                path.pop()
+            return items
+        if kind is int or kind is float or isinstance(item, Decimal | int | float):
+            return number(item)
         return item
 
-    return conv(value, ""), paths
+    return conv(value), paths
 
 
 def thaw(value: Any, paths: list[str]) -> Any:

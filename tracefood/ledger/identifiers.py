@@ -193,6 +193,7 @@ def _dl(*pairs: tuple[str, str]) -> str:
     return GS1_RESOLVER + "".join(f"/{ai}/{value}" for ai, value in pairs)
 
 
+@functools.lru_cache(maxsize=65536)  # pure; a lot is named by many events
 def lot_uri(gtin: str, lot: str) -> str:
     """``https://id.gs1.org/01/{gtin14}/10/{lot}``: the key of a lot (GTIN + lot)."""
     return _dl(("01", check_gtin(gtin)), ("10", _dl_encode(_text(lot, "lot"))))

@@ -222,12 +222,17 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             yield conn
 
-    def append_in(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
-        """Append prepared entries inside :meth:`writing`'s transaction."""
-        return self._append_locked(conn, prepared)
+    def append_in(self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False) -> list[Receipt]:
+        """Append prepared entries inside :meth:`writing`'s transaction.
 
-    def _append_locked(self, conn: Connection, prepared: list[_Prepared]) -> list[Receipt]:
-        existing = _existing_receipts(conn, [p.entry_id for p in prepared])
+        ``fresh``: the caller has already established, under this lock, that none of these
+        entry ids is recorded (the unique index on entry ids still guards it), so the lookup
+        of existing receipts is skipped.
+        """
+        return self._append_locked(conn, prepared, fresh=fresh)
+
+    def _append_locked(self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False) -> list[Receipt]:
+        existing = {} if fresh else _existing_receipts(conn, [p.entry_id for p in prepared])
         size = tree.size(conn)
         pieces = merkle.perfect_pieces(0, size)
         found = tree.lookup(conn, [*pieces, (0, size - 1)] if size else pieces)  # one round trip

@@ -104,15 +104,12 @@ class State:
         self.new_links: list[LinkState] = []
         self.history: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
-        self._next = {"lots": 0, "lot_links": 0, "shipments": 0}
+        self._next: dict[str, int] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
     def load(self, keys: Iterable[str]) -> None:
         """Read the rows for these object keys (and, transitively, container contents)."""
-        for table in ("lots", "lot_links", "shipments"):
-            col = {"lots": lots.c.id, "lot_links": lot_links.c.id, "shipments": shipments.c.id}[table]
-            self._next[table] = int(self.conn.execute(select(func.coalesce(func.max(col), 0))).scalar_one()) + 1
         wanted = sorted(set(keys) - set(self.lots))
         while wanted:
             found: list[LotState] = []
@@ -157,6 +154,17 @@ class State:
     # -- helpers ------------------------------------------------------------------------------
 
     def _new_id(self, table: str) -> int:
+        """The next id of a projection table. Ids are allocated under the ledger's write lock,
+        so max + 1 is safe; the three maxima are read once, when the first id is needed."""
+        if not self._next:
+            maxima = [
+                select(func.coalesce(func.max(col), 0)).scalar_subquery()
+                for col in (lots.c.id, lot_links.c.id, shipments.c.id)
+            ]
+            row = self.conn.execute(select(*maxima)).one()
+            self._next = {
+                name: int(value) + 1 for name, value in zip(("lots", "lot_links", "shipments"), row, strict=True)
+            }
         value = self._next[table]
         self._next[table] += 1
         return value

@@ -197,7 +197,11 @@ def _time(b: _Builder, now: dt.datetime) -> tuple[str, str] | None:
     if not isinstance(value, str) or not _TIME.match(value):
         b.fail("/time", "must be an RFC 3339 date-time with an offset, e.g. 2026-08-12T06:30:00-04:00")
         return None
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:  # matches the pattern but is no real time: month 13, year 0...
+        b.fail("/time", f"not a valid date-time: {exc}")
+        return None
     offset = value[-6:] if value[-6] in "+-" else "+00:00"
     return moment.isoformat(), offset
 

@@ -15,6 +15,7 @@ from tracefood.web import ledger_ext, problems
 from tracefood.web.api import api
 from tracefood.web.epcis import epcis
 from tracefood.web.events_api import events_api
+from tracefood.web.pages import pages
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(events_api)
     app.register_blueprint(epcis)
+    app.register_blueprint(pages)
 
     @app.get("/healthz")
     def healthz() -> Any:

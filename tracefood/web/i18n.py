@@ -1,0 +1,205 @@
+"""English and Québec French for the HTML pages: one small catalog, no gettext toolchain.
+
+The pages have a few dozen messages, so a dict of message id -> {language: text} that a test
+checks for completeness is easier to keep right than .po files. The language of a request is
+``?lang=fr|en`` (remembered in a cookie), else that cookie, else the browser's Accept-Language,
+else English. Messages with ``{name}`` fields are filled with :meth:`str.format`; Jinja escapes
+the result like any other string.
+
+Reasons that come from the ledger core (``"cannot ship 900: only 800 KGM ..."``) stay in
+English: the core speaks one language, and the pages translate only the few that recur.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Request, Response
+
+LANGUAGES = ("en", "fr")
+DEFAULT = "en"
+COOKIE = "tf_lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+NAMES = {"en": "English", "fr": "Français"}
+
+# French follows Québec usage (OQLF): « Récolte », « courriel », a non-breaking space before
+# the colon, and « Se connecter ».
+NBSP = "\u00a0"
+CATALOG: dict[str, dict[str, str]] = {
+    "app.tagline": {
+        "en": "Tamper-evident traceability from field to shelf",
+        "fr": "Traçabilité inviolable, du champ à l'étalage",
+    },
+    "skip": {"en": "Skip to content", "fr": "Passer au contenu"},
+    "nav.label": {"en": "Main menu", "fr": "Menu principal"},
+    "nav.home": {"en": "Home", "fr": "Accueil"},
+    "nav.harvest": {"en": "Harvest", "fr": "Récolte"},
+    "nav.ship": {"en": "Shipment", "fr": "Expédition"},
+    "nav.receive": {"en": "Receipt", "fr": "Réception"},
+    "nav.lots": {"en": "My lots", "fr": "Mes lots"},
+    "nav.sign_in": {"en": "Sign in", "fr": "Se connecter"},
+    "nav.sign_out": {"en": "Sign out", "fr": "Se déconnecter"},
+    "lang.label": {"en": "Language", "fr": "Langue"},
+    "home.title": {"en": "Traceability for producers", "fr": "Traçabilité pour les producteurs"},
+    "home.intro": {
+        "en": "Record your harvests, shipments and receipts, and see where your lots are.",
+        "fr": "Inscrivez vos récoltes, expéditions et réceptions, et voyez où se trouvent vos lots.",
+    },
+    "home.signed_in_as": {
+        "en": "Signed in as {party} ({role}).",
+        "fr": "Vous êtes connecté en tant que {party} ({role}).",
+    },
+    "home.record": {"en": "Record an event", "fr": "Inscrire un événement"},
+    "home.see": {"en": "See", "fr": "Consulter"},
+    "sign_in.title": {"en": "Sign in", "fr": "Se connecter"},
+    "sign_in.token": {"en": "Access token", "fr": "Jeton d'accès"},
+    "sign_in.token_help": {
+        "en": "Paste the token your administrator gave you (it starts with tf_).",
+        "fr": "Collez le jeton que votre administrateur vous a remis (il commence par tf_).",
+    },
+    "sign_in.submit": {"en": "Sign in", "fr": "Se connecter"},
+    "sign_in.bad": {
+        "en": "This token is unknown, revoked or mistyped.",
+        "fr": "Ce jeton est inconnu, révoqué ou mal saisi.",
+    },
+    "sign_in.needed": {"en": "Sign in to see this page.", "fr": "Connectez-vous pour voir cette page."},
+    "flash.signed_in": {"en": "Signed in as {party}.", "fr": "Vous êtes connecté en tant que {party}."},
+    "flash.signed_out": {"en": "Signed out.", "fr": "Vous êtes déconnecté."},
+    "flash.recorded": {"en": "Recorded (seq {seq}).", "fr": "Enregistré (séq. {seq})."},
+    "flash.already": {
+        "en": "Already recorded (seq {seq}): nothing was added.",
+        "fr": f"Déjà enregistré (séq. {{seq}}){NBSP}: rien n'a été ajouté.",
+    },
+    "record.harvest": {"en": "Record a harvest", "fr": "Inscrire une récolte"},
+    "record.ship": {"en": "Record a shipment", "fr": "Inscrire une expédition"},
+    "record.receive": {"en": "Record a receipt", "fr": "Inscrire une réception"},
+    "submit.harvest": {"en": "Record the harvest", "fr": "Inscrire la récolte"},
+    "submit.ship": {"en": "Record the shipment", "fr": "Inscrire l'expédition"},
+    "submit.receive": {"en": "Record the receipt", "fr": "Inscrire la réception"},
+    "form.required_note": {
+        "en": "Fields marked * are required.",
+        "fr": "Les champs marqués d'un * sont obligatoires.",
+    },
+    "form.errors_title": {
+        "en": "Nothing was recorded. Please correct the following:",
+        "fr": f"Rien n'a été enregistré. Veuillez corriger ce qui suit{NBSP}:",
+    },
+    "punct.colon": {"en": ": ", "fr": f"{NBSP}: "},
+    "form.general": {"en": "Entry", "fr": "Saisie"},
+    "form.choose": {"en": "Choose…", "fr": "Choisir…"},
+    "form.none": {"en": "None", "fr": "Aucun"},
+    "form.no_locations": {
+        "en": "Your organisation has no registered location yet: ask the registry administrator to add one.",
+        "fr": f"Votre entreprise n'a encore aucun site enregistré{NBSP}: "
+        "demandez à l'administrateur du registre d'en ajouter un.",
+    },
+    "field.location.harvest": {"en": "Farm or field", "fr": "Ferme ou champ"},
+    "field.location.ship": {"en": "Shipped from", "fr": "Expédié de"},
+    "field.location.receive": {"en": "Received at", "fr": "Reçu à"},
+    "field.to": {"en": "Destination", "fr": "Destination"},
+    "field.from": {"en": "Shipped from (if known)", "fr": "Provenance (si connue)"},
+    "field.carrier": {"en": "Carrier", "fr": "Transporteur"},
+    "field.time": {"en": "Date and time", "fr": "Date et heure"},
+    "field.tz": {"en": "Time zone", "fr": "Fuseau horaire"},
+    "field.product": {"en": "Product", "fr": "Produit"},
+    "field.lot": {"en": "Lot code", "fr": "Code de lot"},
+    "field.lot_help": {
+        "en": "Up to 20 characters, as printed on the label.",
+        "fr": "Jusqu'à 20 caractères, tel qu'imprimé sur l'étiquette.",
+    },
+    "field.quantity": {"en": "Quantity", "fr": "Quantité"},
+    "field.quantity_help": {"en": "A number, e.g. 1200 or 12.5", "fr": "Un nombre, p. ex. 1200 ou 12,5"},
+    "field.unit": {"en": "Unit", "fr": "Unité"},
+    "field.field": {"en": "Field, rows or greenhouse", "fr": "Champ, rangs ou serre"},
+    "field.reference_type": {"en": "Document type", "fr": "Type de document"},
+    "field.reference_number": {"en": "Document number", "fr": "Numéro du document"},
+    "field.optional": {"en": "optional", "fr": "facultatif"},
+    "unit.product": {"en": "The product's unit", "fr": "L'unité du produit"},
+    "unit.KGM": {"en": "kilograms (KGM)", "fr": "kilogrammes (KGM)"},
+    "unit.LBR": {"en": "pounds (LBR)", "fr": "livres (LBR)"},
+    "unit.CS": {"en": "cases (CS)", "fr": "caisses (CS)"},
+    "unit.H87": {"en": "pieces (H87)", "fr": "pièces (H87)"},
+    "ref.bol": {"en": "Bill of lading", "fr": "Connaissement"},
+    "ref.po": {"en": "Purchase order", "fr": "Bon de commande"},
+    "ref.inv": {"en": "Invoice", "fr": "Facture"},
+    "ref.desadv": {"en": "Despatch advice", "fr": "Avis d'expédition"},
+    "ref.recadv": {"en": "Receiving advice", "fr": "Avis de réception"},
+    "err.required": {"en": "required", "fr": "obligatoire"},
+    "err.time_format": {
+        "en": "enter a date and a time, e.g. 2026-08-12 06:30",
+        "fr": "entrez une date et une heure, p. ex. 2026-08-12 06:30",
+    },
+    "err.time_gap": {
+        "en": "this time does not exist in {tz} (the clocks jump forward an hour)",
+        "fr": "cette heure n'existe pas dans le fuseau {tz} (on avance l'heure)",
+    },
+    "err.tz": {"en": "choose a time zone from the list", "fr": "choisissez un fuseau horaire dans la liste"},
+    "err.quantity": {"en": "must be a number, e.g. 12.5", "fr": "doit être un nombre, p. ex. 12,5"},
+    "lots.title": {"en": "My lots", "fr": "Mes lots"},
+    "lots.intro": {
+        "en": "The lots you hold, have in transit or first recorded, newest first.",
+        "fr": "Les lots que vous détenez, que vous avez en transit ou que vous avez inscrits, "
+        "les plus récents d'abord.",
+    },
+    "lots.empty": {
+        "en": "No lots yet: record a harvest or a receipt.",
+        "fr": f"Aucun lot pour l'instant{NBSP}: inscrivez une récolte ou une réception.",
+    },
+    "lots.lot": {"en": "Lot", "fr": "Lot"},
+    "lots.status": {"en": "Status", "fr": "Statut"},
+    "lots.on_hand": {"en": "On hand", "fr": "En stock"},
+    "lots.in_transit": {"en": "In transit", "fr": "En transit"},
+    "lots.to": {"en": "to {place}", "fr": "vers {place}"},
+    "lots.ship": {"en": "Ship…", "fr": "Expédier…"},
+    "lots.nothing": {"en": "none", "fr": "aucun"},
+    "status.active": {"en": "Active", "fr": "Actif"},
+    "status.on_hold": {"en": "On hold", "fr": "Retenu"},
+    "status.recalled": {"en": "Recalled", "fr": "Rappelé"},
+    "status.destroyed": {"en": "Destroyed", "fr": "Détruit"},
+    "role.producer": {"en": "producer", "fr": "producteur"},
+    "role.carrier": {"en": "carrier", "fr": "transporteur"},
+    "role.inspector": {"en": "inspector", "fr": "inspecteur"},
+    "role.recall_officer": {"en": "recall officer", "fr": "agent de rappel"},
+    "role.admin": {"en": "administrator", "fr": "administrateur"},
+    "error.csrf.title": {
+        "en": "Form expired or not sent from this site",
+        "fr": "Formulaire expiré ou envoyé d'ailleurs",
+    },
+    "error.csrf.body": {
+        "en": "For your security this form was refused: its security token was missing or wrong. "
+        "Nothing was recorded. Go back, reload the page and send the form again.",
+        "fr": f"Par mesure de sécurité, ce formulaire a été refusé{NBSP}: son jeton de sécurité était absent "
+        "ou invalide. Rien n'a été enregistré. Revenez en arrière, rechargez la page et envoyez de nouveau "
+        "le formulaire.",
+    },
+    "error.forbidden.title": {"en": "Not allowed", "fr": "Accès refusé"},
+    "error.forbidden.body": {
+        "en": "Recording pages are for producers; you are signed in as {role}.",
+        "fr": "Les pages d'inscription sont réservées aux producteurs; vous êtes connecté en tant que {role}.",
+    },
+    "error.home": {"en": "Back to the home page", "fr": "Retour à l'accueil"},
+}
+
+
+def translate(lang: str, msgid: str, **fields: Any) -> str:
+    """The message ``msgid`` in ``lang`` (English if missing there, the id if unknown)."""
+    entry = CATALOG.get(msgid)
+    if entry is None:
+        return msgid
+    text = entry.get(lang) or entry[DEFAULT]
+    return text.format(**fields) if fields else text
+
+
+def choose(request: Request) -> tuple[str, bool]:
+    """(language for this request, whether ``?lang=`` asked for it and the cookie should change)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked, True
+    kept = request.cookies.get(COOKIE)
+    if kept in LANGUAGES:
+        return kept, False
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT, False
+
+
+def remember(response: Response, lang: str, secure: bool) -> None:
+    response.set_cookie(COOKIE, lang, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax", secure=secure)
