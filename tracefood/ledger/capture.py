@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from tracefood.errors import Conflict, InvalidEntry
-from tracefood.ledger import readable, tree
+from tracefood.ledger import cbv, readable, tree
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.epcis_validate import check_document, document_events
 from tracefood.ledger.event_hash import event_hash_id
@@ -39,6 +39,10 @@ from tracefood.ledger.tables import events, locations, parties, products
 ENTRY_KIND = "epcis-event"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 WRITERS = {"producer", "carrier", "inspector"}
+ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}
+"""Readable event kinds each restricted role may record (producers: all)."""
+ROLE_STEPS = {"carrier": {"departing", "arriving", "transporting"}, "inspector": {"inspecting"}}
+"""CBV bizSteps each restricted role may capture."""
 MAX_ERRORS = 200
 REGISTRY_TTL = 30.0
 _REGISTRY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
@@ -52,6 +56,7 @@ class EventReceipt:
     leaf_hash: bytes
     recorded: str
     created: bool
+    party: str | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,10 +140,9 @@ class EventStore:
         if document.get("type") == "EPCISQueryDocument":
             base = "/epcisBody/queryResults/resultsBody/eventList"
         context = document.get("@context")
-        pending = [
-            Pending(f"{base}/{i}", dict(event), context, None, source)
-            for i, event in enumerate(document_events(document))
-        ]
+        found = document_events(document)
+        self._may_capture(actor, found)
+        pending = [Pending(f"{base}/{i}", dict(event), context, None, source) for i, event in enumerate(found)]
         if not pending:
             return []
         return self._commit(pending, actor, strict=False, now=now)
@@ -149,8 +153,18 @@ class EventStore:
     def _may_write(actor: Actor, kinds: Iterable[Any]) -> None:
         if actor.role not in WRITERS or actor.party_id is None:
             raise Forbidden(f"a {actor.role} cannot record events")
-        if actor.role == "inspector" and any(k != "inspect" for k in kinds):
-            raise Forbidden("an inspector records inspections only")
+        allowed = ROLE_KINDS.get(actor.role)
+        if allowed is not None and any(k not in allowed for k in kinds):
+            raise Forbidden(f"a {actor.role} records only {', '.join(sorted(allowed))} events")
+
+    @staticmethod
+    def _may_capture(actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:
+        steps = ROLE_STEPS.get(actor.role)
+        if steps is None:
+            return
+        for event in events:
+            if cbv.normalise("bizStep", event.get("bizStep")) not in steps:
+                raise Forbidden(f"a {actor.role} captures only events with bizStep {', '.join(sorted(steps))}")
 
     def _lookup(self) -> readable.Lookup:
         """Registry rows for the readable form, read over one connection and remembered.
@@ -210,7 +224,14 @@ class EventStore:
             fresh: list[Pending] = []
             seen: dict[str, Pending] = {}
             for p in pending:
-                if p.entry_id in known or p.entry_id in seen:
+                if p.entry_id in known:
+                    if known[p.entry_id].party not in (None, actor.party_id):
+                        raise Conflict(
+                            "an identical event was recorded by another party",
+                            errors=[{"field": p.pointer or "/", "reason": "recorded by another party"}],
+                        )
+                    continue
+                if p.entry_id in seen:
                     continue
                 seen[p.entry_id] = p
                 fresh.append(p)
@@ -317,14 +338,23 @@ def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceip
     out: dict[str, EventReceipt] = {}
     for start in range(0, len(hashes), 500):
         stmt = (
-            select(events.c.seq, events.c.event_id, events.c.hash_id, events.c.correction, events.c.recorded)
+            select(
+                events.c.seq,
+                events.c.event_id,
+                events.c.hash_id,
+                events.c.correction,
+                events.c.recorded,
+                events.c.party_id,
+            )
             .add_columns(entries.c.leaf_hash)
             .join(entries, entries.c.seq == events.c.seq)
             .where(events.c.hash_id.in_(hashes[start : start + 500]))
         )
         for r in conn.execute(stmt):
             key = r.hash_id + ("#correction" if r.correction else "")
-            out[key] = EventReceipt(int(r.seq), r.event_id, r.hash_id, bytes(r.leaf_hash), r.recorded, False)
+            out[key] = EventReceipt(
+                int(r.seq), r.event_id, r.hash_id, bytes(r.leaf_hash), r.recorded, False, r.party_id
+            )
     return out
 
 
