@@ -26,7 +26,7 @@ file in a temporary directory, or a new PostgreSQL schema dropped afterwards):
     events and captured with ``EventStore.capture`` into another fresh database with the same
     registry (export and splitting not timed).
 ``HTTP single event``
-    ``create_app`` served by waitress (threads=2) in a child process on the readable-batches
+    ``create_app`` served by 2 waitress worker processes (2 threads each) in a child process on the readable-batches
     database; 4 client threads, each with one keep-alive ``http.client`` connection, POST one
     readable event per request to ``/api/v1/events`` (Bearer token of the cooperative, role
     producer), continuing the chain with new units so every request creates an event (201).
@@ -85,7 +85,8 @@ KEY_ORIGIN = "bench.tracefood/ledger"
 BATCH = 1_000
 UNIT = 10  # events per unit of the chain
 CLIENT_THREADS = 4
-SERVER_THREADS = 2
+SERVER_WORKERS = 2  # processes (the issue: "the served app (2 workers)")
+SERVER_THREADS = 2  # per worker
 
 BATCH_TARGET_EPS = 5_000.0
 HTTP_TARGET_RPS = 300.0
@@ -338,12 +339,11 @@ def free_port() -> int:
 
 def serve_child(url: str, key_file: str, home: str, port: str) -> int:
     """``--_serve``: the app under waitress with SERVER_THREADS threads (a child process)."""
-    import waitress
-
     from tracefood.web.app import create_app
+    from tracefood.web.server import serve
 
-    app = create_app({"DATABASE_URL": url, "LEDGER_KEY_FILE": key_file, "SECRET_KEY": "bench", "HOME": home})
-    waitress.serve(app, host="127.0.0.1", port=int(port), threads=SERVER_THREADS, ident="tracefood", _quiet=True)
+    config = {"DATABASE_URL": url, "LEDGER_KEY_FILE": key_file, "SECRET_KEY": "bench", "HOME": home}
+    serve(lambda: create_app(config), "127.0.0.1", int(port), threads=SERVER_THREADS, workers=SERVER_WORKERS)
     return 0
 
 
@@ -439,6 +439,7 @@ def measure_http(port: int, token: str, first_unit: int, limit: int, seconds: fl
         "latency": latency([x for xs in latencies for x in xs]),
         "client_threads": CLIENT_THREADS,
         "server_threads": SERVER_THREADS,
+        "server_workers": SERVER_WORKERS,
     }
 
 
@@ -696,6 +697,7 @@ def run(args: argparse.Namespace) -> int:
             "http_seconds": args.http_seconds,
             "client_threads": CLIENT_THREADS,
             "server_threads": SERVER_THREADS,
+            "server_workers": SERVER_WORKERS,
             "sqlite_synchronous": "FULL",
             "postgresql_url": args.postgresql_url if use_pg else None,
             "chain": "1 party, 4 locations, 2 GTINs; 10 events per unit; times from 2025-01-01T00:00Z, 1 min apart",

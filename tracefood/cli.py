@@ -247,22 +247,21 @@ def checkpoint(obj: Context, as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per worker process.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.pass_obj
 @handle_errors
-def serve(obj: Context, host: str, port: int, threads: int) -> None:
+def serve(obj: Context, host: str, port: int, threads: int, workers: int) -> None:
     """Serve the web app with a production WSGI server (waitress)."""
-    _serve(obj, host, port, threads)
+    _serve(obj, host, port, threads, workers)
 
 
-def _serve(obj: Context, host: str, port: int, threads: int) -> None:
-    import waitress
-
+def _serve(obj: Context, host: str, port: int, threads: int, workers: int = 1) -> None:
     from tracefood.web.app import create_app
+    from tracefood.web.server import serve as run_server
 
-    app = create_app()
-    click.echo(f"serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tracefood")
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)", err=True)
+    run_server(create_app, host, port, threads=threads, workers=workers)
 
 
 @main.command()

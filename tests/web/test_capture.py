@@ -151,3 +151,33 @@ def test_capture__a_contradiction_rolls_the_whole_document_back(served: tuple[Fl
     problem = response.get_json()
     assert problem["errors"][0]["field"] == "/epcisBody/eventList/1/quantityList/0/quantity"
     assert world.ledger.size() == 0
+
+
+def test_capture__an_error_declaration_is_a_new_entry_for_the_same_event(served: tuple[FlaskClient, World]) -> None:
+    client, world = served
+    event = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:0b7e9c1a-5d2f-4a8e-9c3b-1f2e3d4c5b6a",
+        "eventTime": "2026-08-01T08:00:00-04:00",
+        "eventTimeZoneOffset": "-04:00",
+        "action": "OBSERVE",
+        "bizStep": "inspecting",
+        "epcList": ["https://id.gs1.org/01/09506000134352/21/ERR-1"],
+    }
+    doc = {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-08-01T00:00:00Z",
+        "epcisBody": {"eventList": [event]},
+    }
+    first = client.post("/epcis/capture", json=doc, headers=auth(world)).get_json()["receipts"][0]
+    declared = event | {"errorDeclaration": {"declarationTime": "2026-08-02T00:00:00Z", "reason": "incorrect_data"}}
+    doc["epcisBody"] = {"eventList": [declared]}
+    response = client.post("/epcis/capture", json=doc, headers=auth(world))
+    assert response.status_code == 202, response.get_json()
+    second = response.get_json()["receipts"][0]
+    assert second["created"] and second["seq"] == first["seq"] + 1
+    assert second["hash_id"] == first["hash_id"]  # errorDeclaration is not part of the hash
+    again = client.post("/epcis/capture", json=doc, headers=auth(world)).get_json()["receipts"][0]
+    assert again["created"] is False and again["seq"] == second["seq"]

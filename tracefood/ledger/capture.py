@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from tracefood.errors import Conflict, InvalidEntry
 from tracefood.ledger import cbv, readable, tree
@@ -219,6 +219,9 @@ class EventStore:
             p.event.setdefault("eventID", p.hash_id)
             p.event.pop("recordTime", None)  # the ledger records the time it received the event
         _raise(errors, "invalid events")
+        # The registry is read before taking the write lock (it changes rarely, and every
+        # statement inside the lock delays every other writer).
+        registry = _registry_maps(self.ledger.engine, [p.facts for p in pending if p.facts is not None])
         with self.ledger.writing() as conn:
             known = _existing(conn, pending)
             fresh: list[Pending] = []
@@ -235,19 +238,21 @@ class EventStore:
                     continue
                 seen[p.entry_id] = p
                 fresh.append(p)
-            _check_event_ids(conn, fresh)
-            receipts = self._apply(conn, fresh, actor, strict) if fresh else {}
+            _check_event_ids(fresh, known)
+            receipts = self._apply(conn, fresh, actor, strict, registry) if fresh else {}
             known.update(receipts)
         return [known[p.entry_id] for p in pending]
 
-    def _apply(self, conn: Connection, fresh: list[Pending], actor: Actor, strict: bool) -> dict[str, EventReceipt]:
+    def _apply(
+        self,
+        conn: Connection,
+        fresh: list[Pending],
+        actor: Actor,
+        strict: bool,
+        registry: tuple[dict[str, str], dict[str, str]],
+    ) -> dict[str, EventReceipt]:
         all_facts = [p.facts for p in fresh if p.facts is not None]
-        place_keys = {
-            k for f in all_facts for k in (f.biz_location, f.read_point, f.dest_location, f.source_location) if k
-        }
-        location_party = _map(conn, locations.c.uri, locations.c.party_id, place_keys)
-        gtins = {o.ident.gtin for f in all_facts for o in f.objects if o.ident.gtin}
-        product_of_gtin = _map(conn, products.c.gtin, products.c.id, gtins)
+        location_party, product_of_gtin = registry
         state = State(conn)
         state.load(o.ident.key for f in all_facts for o in f.objects)
         seq = tree.size(conn)
@@ -298,7 +303,7 @@ class EventStore:
 def _event_row(seq: int, p: Pending, f: Facts, party: str | None, recorded: str) -> dict[str, Any]:
     return {
         "seq": seq,
-        "event_id": p.event["eventID"],
+        "event_id": p.event["eventID"] + ("#correction" if f.correction else ""),
         "hash_id": p.hash_id,
         "correction": f.correction,
         "event_type": f.event_type,
@@ -333,58 +338,64 @@ def _map(conn: Connection, key_col: Any, value_col: Any, keys: Iterable[str]) ->
 
 
 def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceipt]:
-    """Receipts of events already in the ledger (by hash ID; corrections separately)."""
+    """Receipts of events already in the ledger, by hash ID (corrections separately) and by
+    the eventIDs the new events carry (keyed ``eventID:<id>``, for :func:`_check_event_ids`);
+    one statement per 500 events."""
     hashes = sorted({p.hash_id for p in pending})
+    given = sorted({p.event["eventID"] for p in pending if p.event["eventID"] != p.hash_id})
     out: dict[str, EventReceipt] = {}
-    for start in range(0, len(hashes), 500):
-        stmt = (
-            select(
-                events.c.seq,
-                events.c.event_id,
-                events.c.hash_id,
-                events.c.correction,
-                events.c.recorded,
-                events.c.party_id,
-            )
-            .add_columns(entries.c.leaf_hash)
-            .join(entries, entries.c.seq == events.c.seq)
-            .where(events.c.hash_id.in_(hashes[start : start + 500]))
-        )
+    cols = (
+        events.c.seq,
+        events.c.event_id,
+        events.c.hash_id,
+        events.c.correction,
+        events.c.recorded,
+        events.c.party_id,
+        entries.c.leaf_hash,
+    )
+    for start in range(0, max(len(hashes), len(given)), 500):
+        wanted = events.c.hash_id.in_(hashes[start : start + 500])
+        if given[start : start + 500]:
+            wanted = or_(wanted, events.c.event_id.in_(given[start : start + 500]))
+        stmt = select(*cols).join(entries, entries.c.seq == events.c.seq).where(wanted)
         for r in conn.execute(stmt):
-            key = r.hash_id + ("#correction" if r.correction else "")
-            out[key] = EventReceipt(
-                int(r.seq), r.event_id, r.hash_id, bytes(r.leaf_hash), r.recorded, False, r.party_id
-            )
+            receipt = EventReceipt(int(r.seq), r.event_id, r.hash_id, bytes(r.leaf_hash), r.recorded, False, r.party_id)
+            out[r.hash_id + ("#correction" if r.correction else "")] = receipt
+            out["eventID:" + r.event_id] = receipt
     return out
 
 
-def _check_event_ids(conn: Connection, fresh: list[Pending]) -> None:
+def _check_event_ids(fresh: list[Pending], known: dict[str, EventReceipt]) -> None:
     """A new event may not reuse an eventID that names another event."""
     given: dict[str, Pending] = {}
     errors: list[dict[str, str]] = []
     for p in fresh:
         eid = p.event["eventID"]
         if eid in given:
-            errors.append(
-                {
-                    "field": p.field("/eventID"),
-                    "reason": f"{eid!r} is also the eventID of {given[eid].pointer or 'another event'}",
-                }
-            )
+            other = given[eid].pointer or "another event"
+            errors.append({"field": p.field("/eventID"), "reason": f"{eid!r} is also the eventID of {other}"})
         given[eid] = p
-    ids = sorted(given)
-    for start in range(0, len(ids), 500):
-        for r in conn.execute(
-            select(events.c.event_id, events.c.seq).where(events.c.event_id.in_(ids[start : start + 500]))
-        ):
+        taken = known.get("eventID:" + eid)
+        corrects = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
+        if taken is not None and not corrects:  # an error declaration repeats the eventID it corrects
             errors.append(
-                {
-                    "field": given[r.event_id].field("/eventID"),
-                    "reason": f"already names a different event (seq {r.seq})",
-                }
+                {"field": p.field("/eventID"), "reason": f"already names a different event (seq {taken.seq})"}
             )
     if errors:
         raise Conflict("eventID already used by a different event: " + errors[0]["reason"], errors=errors)
+
+
+def _registry_maps(engine: Engine, all_facts: list[Facts]) -> tuple[dict[str, str], dict[str, str]]:
+    """(location URI -> operating party, GTIN -> product id) for the places and GTINs named."""
+    place_keys = {k for f in all_facts for k in (f.biz_location, f.read_point, f.dest_location, f.source_location) if k}
+    gtins = {o.ident.gtin for f in all_facts for o in f.objects if o.ident.gtin}
+    with engine.connect() as conn:
+        found = (
+            _map(conn, locations.c.uri, locations.c.party_id, place_keys),
+            _map(conn, products.c.gtin, products.c.id, gtins),
+        )
+        conn.rollback()
+    return found
 
 
 def stored_event(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
 
 from tracefood.ledger import db
 from tracefood.ledger.events import EventError, Facts, Obj, format_micro
@@ -157,14 +157,15 @@ class State:
         """The next id of a projection table. Ids are allocated under the ledger's write lock,
         so max + 1 is safe; the three maxima are read once, when the first id is needed."""
         if not self._next:
-            maxima = [
-                select(func.coalesce(func.max(col), 0)).scalar_subquery()
-                for col in (lots.c.id, lot_links.c.id, shipments.c.id)
+            # Plain "SELECT max(id) FROM t" arms: SQLite answers those from the end of the
+            # primary key, but not a max() wrapped in coalesce() or a scalar subquery.
+            names = ("lots", "lot_links", "shipments")
+            arms = [
+                select(literal(n).label("t"), func.max(c).label("m"))
+                for n, c in zip(names, (lots.c.id, lot_links.c.id, shipments.c.id), strict=True)
             ]
-            row = self.conn.execute(select(*maxima)).one()
-            self._next = {
-                name: int(value) + 1 for name, value in zip(("lots", "lot_links", "shipments"), row, strict=True)
-            }
+            for name, top in self.conn.execute(union_all(*arms)):
+                self._next[name] = int(top or 0) + 1
         value = self._next[table]
         self._next[table] += 1
         return value

@@ -85,7 +85,7 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
             state.add_event_row(
                 {
                     "seq": seq,
-                    "event_id": payload["epcis"]["eventID"],
+                    "event_id": payload["epcis"]["eventID"] + ("#correction" if f.correction else ""),
                     "hash_id": payload["hash_id"],
                     "correction": f.correction,
                     "event_type": f.event_type,

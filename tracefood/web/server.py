@@ -1,0 +1,58 @@
+"""Serving the app: waitress, in one process or several sharing one listening socket.
+
+Python runs one thread at a time per process, so a single process uses one core for the CPU
+part of a request (JSON, validation, event hashing). ``workers > 1`` forks that many processes
+after binding the socket once; each builds its own app (database pools are never shared across
+a fork) and serves with waitress. Appends stay serialised by the ledger's write lock (SQLite
+``BEGIN IMMEDIATE``, PostgreSQL advisory lock), so workers are safe on both engines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import waitress
+
+
+def serve(make_app: Callable[[], Any], host: str, port: int, *, threads: int = 8, workers: int = 1) -> None:
+    if workers <= 1:
+        waitress.serve(make_app(), host=host, port=port, threads=threads, ident="tracefood")
+        return
+    if not hasattr(os, "fork"):
+        raise OSError("--workers above 1 needs a POSIX system (fork)")
+    sock = socket.create_server((host, port), reuse_port=False, backlog=1024)
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                waitress.serve(make_app(), sockets=[sock], threads=threads, ident="tracefood")
+            finally:
+                os._exit(0)
+        children.append(pid)
+    sock.close()
+
+    def stop(*_: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        # If one worker dies, stop the others: a half-capacity server that looks healthy is
+        # worse than a restart by the supervisor.
+        pid, status = os.wait()
+        children.remove(pid)
+        stop()
+        for other in children:
+            os.waitpid(other, 0)
+        sys.exit(f"worker {pid} exited with status {status}")
+    except KeyboardInterrupt:
+        stop()
