@@ -278,7 +278,10 @@ class EventStore:
         _raise(errors, "events contradict the ledger")
         items = []
         for p in fresh:
-            stored, decimals = freeze(p.event)
+            if p.source == "api":  # built by readable.to_epcis: no float or Decimal inside
+                stored, decimals = p.event, readable.decimal_paths(p.event)
+            else:
+                stored, decimals = freeze(p.event)
             payload: dict[str, Any] = {"epcis": stored, "hash_id": p.hash_id, "source": p.source}
             if decimals:
                 payload["decimals"] = decimals

@@ -122,7 +122,7 @@ class _Builder:
             entry: dict[str, Any] = {"epcClass": uri}
             if "quantity" in item and quantity != "none":
                 try:
-                    entry["quantity"] = Decimal(micro(item["quantity"], f"{ptr}/quantity")) / 10**6
+                    entry["quantity"] = plain_number(Decimal(micro(item["quantity"], f"{ptr}/quantity")) / 10**6)
                 except EventError as exc:
                     self.errors.append(exc)
                 entry["uom"] = item.get("unit") or unit
@@ -381,7 +381,36 @@ def _temperature(b: _Builder, event: dict[str, Any]) -> None:
     if not value.is_finite() or not -100 <= value <= 100:
         b.fail("/temperature", "must be between -100 and 100 degrees Celsius")
         return
-    event["sensorElementList"] = [{"sensorReport": [{"type": "gs1:Temperature", "value": value, "uom": "CEL"}]}]
+    reading = {"type": "gs1:Temperature", "value": plain_number(value), "uom": "CEL"}
+    event["sensorElementList"] = [{"sensorReport": [reading]}]
+
+
+def plain_number(value: Decimal) -> int | str:
+    """A number as the ledger stores it: an int, or the normalised decimal string of a
+    non-integer (``120.50`` -> ``"120.5"``), which hashes exactly as the number would (CBV 2.0
+    writes numbers without trailing zeros) and is listed in the entry's ``decimals``."""
+    if value == value.to_integral_value():
+        return int(value)
+    return format(value.normalize(), "f")
+
+
+_NUMBER_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
+
+
+def decimal_paths(event: dict[str, Any]) -> list[str]:
+    """The JSON pointers of the decimal strings :func:`plain_number` put in a readable event's
+    EPCIS form (quantities and temperature readings): the entry's ``decimals``."""
+    paths = [
+        f"/{name}/{i}/quantity"
+        for name in _NUMBER_LISTS
+        for i, item in enumerate(event.get(name) or [])
+        if isinstance(item.get("quantity"), str)
+    ]
+    for i, element in enumerate(event.get("sensorElementList") or []):
+        for j, report in enumerate(element.get("sensorReport") or []):
+            if isinstance(report.get("value"), str):
+                paths.append(f"/sensorElementList/{i}/sensorReport/{j}/value")
+    return paths
 
 
 _EPCIS_TO_READABLE = (
