@@ -255,7 +255,7 @@ class EventStore:
         location_party, product_of_gtin = registry
         state = State(conn)
         state.load(o.ident.key for f in all_facts for o in f.objects)
-        seq = tree.size(conn)
+        size = seq = tree.size(conn)
         errors: list[dict[str, str]] = []
         for p in fresh:
             assert p.facts is not None
@@ -290,7 +290,7 @@ class EventStore:
             if p.context is not None and p.context != readable.CONTEXT:
                 payload["context"] = freeze(p.context)[0]
             items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
-        appended = self.ledger.append_in(conn, self.ledger.prepare(items), fresh=True)
+        appended = self.ledger.append_in(conn, self.ledger.prepare(items), fresh=True, size=size)
         out: dict[str, EventReceipt] = {}
         for p, receipt in zip(fresh, appended, strict=True):
             f = p.facts

@@ -222,18 +222,23 @@ class Ledger:
         with db.write_transaction(self.engine) as conn:
             yield conn
 
-    def append_in(self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False) -> list[Receipt]:
+    def append_in(
+        self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False, size: int | None = None
+    ) -> list[Receipt]:
         """Append prepared entries inside :meth:`writing`'s transaction.
 
         ``fresh``: the caller has already established, under this lock, that none of these
         entry ids is recorded (the unique index on entry ids still guards it), so the lookup
-        of existing receipts is skipped.
+        of existing receipts is skipped. ``size``: the tree size the caller read under this
+        lock (saves reading it again).
         """
-        return self._append_locked(conn, prepared, fresh=fresh)
+        return self._append_locked(conn, prepared, fresh=fresh, size=size)
 
-    def _append_locked(self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False) -> list[Receipt]:
+    def _append_locked(
+        self, conn: Connection, prepared: list[_Prepared], *, fresh: bool = False, size: int | None = None
+    ) -> list[Receipt]:
         existing = {} if fresh else _existing_receipts(conn, [p.entry_id for p in prepared])
-        size = tree.size(conn)
+        size = tree.size(conn) if size is None else size
         pieces = merkle.perfect_pieces(0, size)
         found = tree.lookup(conn, [*pieces, (0, size - 1)] if size else pieces)  # one round trip
         front = merkle.Frontier(size, [found[c] for c in pieces])
