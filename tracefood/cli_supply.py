@@ -16,6 +16,7 @@ import click
 
 from tracefood.errors import TraceFoodError
 from tracefood.ledger.capture import EventStore
+from tracefood.ledger.events import parse_json_number
 from tracefood.ledger.export import export_document
 from tracefood.ledger.registry import OPERATOR, ROLES, Actor, Registry, public_view
 
@@ -245,9 +246,12 @@ def _import_one(store: EventStore, actor: Actor, path: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"file": str(path), "accepted": 0, "duplicates": 0, "errors": []}
     try:
         raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # tolerate a UTF-8 byte order mark
-        document = json.loads(raw, parse_float=Decimal)
+        document = json.loads(raw, parse_float=parse_json_number)
     except (ValueError, UnicodeDecodeError) as exc:
         result["errors"] = [{"field": "/", "reason": f"not valid JSON: {exc}"}]
+        return result
+    except RecursionError:
+        result["errors"] = [{"field": "/", "reason": "not valid JSON: nested too deeply"}]
         return result
     try:
         receipts = store.capture(document, actor, source="import")

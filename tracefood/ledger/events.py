@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from tracefood.ledger import cbv
@@ -24,6 +24,8 @@ from tracefood.ledger.tables import MICRO
 TF_NS = "https://tracefood.org/epcis/"
 """Namespace of TraceFood's EPCIS extension fields (prefix ``tf``)."""
 SAFE_INT = 2**53 - 1
+MAX_NUMBER_TEXT = 100
+MAX_EXPONENT = 300
 
 
 class EventError(ValueError):
@@ -78,18 +80,28 @@ def micro(value: Any, pointer: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
         raise EventError(pointer, "must be a number")
     try:
-        dec = Decimal(str(value).strip())
+        dec = Decimal(str(value).strip()[:MAX_NUMBER_TEXT])
     except InvalidOperation:
         raise EventError(pointer, "must be a number") from None
     if not dec.is_finite() or dec < 0:
         raise EventError(pointer, "must be a finite number >= 0")
-    scaled = dec * MICRO
-    if scaled != scaled.to_integral_value():
+    if dec and dec.adjusted() > 12:  # checked before any arithmetic: 1E999999 stays cheap
+        raise EventError(pointer, "too large (at most 12 digits before the decimal point)")
+    if dec.as_tuple().exponent < -6 and dec != dec.quantize(Decimal("0.000001"), rounding=ROUND_DOWN):  # type: ignore[operator]
         raise EventError(pointer, "at most 6 decimal places")
-    result = int(scaled)
-    if result > 2**62:
-        raise EventError(pointer, "too large")
-    return result
+    return int(dec * MICRO)
+
+
+def parse_json_number(text: str) -> Decimal:
+    """``parse_float`` for json.loads: non-integer numbers as Decimal (never float), refusing
+    literals whose size would make later arithmetic or formatting explode (``1e-999999999``
+    formats as a billion digits)."""
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"number literal longer than {MAX_NUMBER_TEXT} characters")
+    dec = Decimal(text)
+    if dec and not -MAX_EXPONENT <= dec.adjusted() <= MAX_EXPONENT:
+        raise ValueError(f"number out of range: {text[:40]}")
+    return dec
 
 
 def format_micro(value: int | None) -> str | None:
@@ -242,6 +254,8 @@ def freeze(value: Any) -> tuple[Any, list[str]]:
             paths.append("".join("/" + _escape(p) for p in path))
             return str(item)
         dec = Decimal(repr(item)) if isinstance(item, float) else item
+        if dec.is_finite() and dec and not -MAX_EXPONENT <= dec.adjusted() <= MAX_EXPONENT:
+            raise EventError("".join("/" + _escape(p) for p in path), "number out of range")
         if dec.is_finite() and dec == dec.to_integral_value() and abs(dec) <= SAFE_INT:
             return int(dec)  # 12.0 -> 12: the same number to every JSON reader and to the event hash
         paths.append("".join("/" + _escape(p) for p in path))

@@ -41,6 +41,7 @@ CONTEXT: list[Any] = [
 ]
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EVENT_ID = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[!-~]{1,240}")
 
 Lookup = Callable[[str, str], Mapping[str, Any] | None]
 """(entity, id) -> registry row or None; entity is party, location or product."""
@@ -221,8 +222,12 @@ def to_epcis(data: Any, lookup: Lookup, party_id: str, now: dt.datetime | None =
     here = b.location("location")
     me = lookup("party", party_id)
     event: dict[str, Any] = {"type": "ObjectEvent"}
-    if isinstance(data.get("event_id"), str):
-        event["eventID"] = data["event_id"]
+    if "event_id" in data:
+        eid = data["event_id"]
+        if not isinstance(eid, str) or not _EVENT_ID.fullmatch(eid):
+            b.fail("/event_id", "must be an absolute URI of at most 255 printable ASCII characters (e.g. urn:uuid:...)")
+        else:
+            event["eventID"] = eid
     if when:
         event["eventTime"], event["eventTimeZoneOffset"] = when
     where = {"id": here["uri"]} if here else None

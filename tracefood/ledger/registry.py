@@ -186,7 +186,12 @@ def _now() -> dt.datetime:
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+    return {k: (_utc(v).isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back the UTC times we stored without their offset: say it again."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _audit(conn: Connection, actor: Actor, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:
@@ -365,13 +370,17 @@ class Registry:
             )
         if actor.role != "admin":
             raise Forbidden("only an admin can create tokens")
+        if len(label) > 100 or not label.isprintable():
+            raise InvalidEntry(
+                "label must be at most 100 printable characters", errors=[{"field": "label", "reason": "invalid"}]
+            )
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         row = {
             "id": token_id,
             "party_id": party_id,
             "role": role,
-            "label": label[:100],
+            "label": label,
             "secret_hash": _secret_hash(secret),
             "created_at": _now(),
             "revoked_at": None,

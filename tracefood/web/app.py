@@ -7,10 +7,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from tracefood import __version__
 from tracefood import config as tf_config
+from tracefood.errors import InvalidParameter
 from tracefood.web import ledger_ext, problems
 from tracefood.web.api import api
 from tracefood.web.epcis import epcis
@@ -31,6 +32,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(events_api)
     app.register_blueprint(epcis)
     app.register_blueprint(pages)
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        # NUL cannot be stored in PostgreSQL text and is never part of a valid id or query.
+        if "\x00" in request.path:
+            raise InvalidParameter("path", "NUL characters are not allowed")
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                raise InvalidParameter(name.replace("\x00", ""), "NUL characters are not allowed")
 
     @app.get("/healthz")
     def healthz() -> Any:

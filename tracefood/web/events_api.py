@@ -4,7 +4,7 @@ locations, products, tokens and the registry audit trail (``/api/v1``)."""
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request
 from tracefood.errors import InvalidEntry, InvalidParameter
 from tracefood.ledger import lots_view
 from tracefood.ledger.capture import EventStore
+from tracefood.ledger.events import parse_json_number
 from tracefood.ledger.registry import Forbidden, public_view
 from tracefood.web.auth import api_actor, registry, require
 from tracefood.web.ledger_ext import get_ledger
@@ -19,6 +20,7 @@ from tracefood.web.ledger_ext import get_ledger
 events_api = Blueprint("events_api", __name__, url_prefix="/api/v1")
 
 MAX_BODY = 8 * 1024 * 1024
+NUL_ESCAPE = re.compile(rb"\\u0000|\x00", re.IGNORECASE)
 ENTITIES = {"parties": "party", "locations": "location", "products": "product"}
 
 
@@ -30,12 +32,17 @@ def json_body() -> Any:
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise InvalidParameter("Content-Type", f"must be application/json, got {mimetype or 'nothing'!r}")
     raw = request.get_data(cache=False)
+    if NUL_ESCAPE.search(raw):
+        # PostgreSQL text cannot hold NUL, and no identifier or name needs one.
+        raise InvalidEntry("NUL characters are not allowed", errors=[{"field": "/", "reason": "NUL character"}])
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        return json.loads(raw, parse_float=parse_json_number, parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidEntry(
             f"the body is not valid JSON: {exc}", errors=[{"field": "/", "reason": "invalid JSON"}]
         ) from None
+    except RecursionError:
+        raise InvalidEntry("the body is nested too deeply", errors=[{"field": "/", "reason": "too deep"}]) from None
 
 
 def _no_constant(name: str) -> Any:
@@ -132,7 +139,8 @@ def create_token() -> Any:
     token, record = registry().create_token(
         str(body.get("party", "")), str(body.get("role", "")), actor, str(body.get("label", ""))
     )
-    response = jsonify(record | {"token": token, "created_at": record["created_at"].isoformat()})
+    shown = {("party" if k == "party_id" else k): v for k, v in record.items()}
+    response = jsonify(shown | {"token": token, "created_at": record["created_at"].isoformat()})
     response.status_code = 201
     return response
 
