@@ -7,11 +7,11 @@ and ``date-time`` formats only if optional packages are installed -- without the
 invalid vectors (bizStep ``transforming``, an un-namespaced ilmd field) pass. So this module
 restates the rules of the official schema (EPCIS-JSON-Schema.json, draft-07) as small checks,
 always enforces its formats (``uri``: an absolute RFC 3986 URI, so ``prefix:name`` counts as
-namespaced; ``date-time``: RFC 3339, offset required) and adds the CBV vocabulary checks of a
-conforming capture interface. Input is parsed JSON, numbers as int, float or ``Decimal`` (the
-web layer parses with ``parse_float=Decimal``). Each check appends a :class:`Finding` (RFC 6901
-pointer, short reason) and carries on, so producers see every problem at once; bad input never
-raises.
+namespaced; ``date-time``: RFC 3339, offset required; both in :mod:`~tracefood.ledger.epcis_formats`)
+and adds the CBV vocabulary checks of a conforming capture interface. Input is parsed JSON,
+numbers as int, float or ``Decimal`` (the web layer parses with ``parse_float=Decimal``). Each
+check appends a :class:`Finding` (RFC 6901 pointer, short reason) and carries on, so producers
+see every problem at once; bad input never raises.
 
 Relation to the official schema (tested on every vector and on generated mutations of the GS1
 examples, formats enforced): whenever the schema rejects a document, :func:`check_document`
@@ -33,9 +33,7 @@ rejects it too. The converse holds except for these deliberate, stricter rules:
 
 from __future__ import annotations
 
-import calendar
 import difflib
-import ipaddress
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -44,6 +42,8 @@ from decimal import Decimal
 from typing import Any, Final
 
 from tracefood.ledger import cbv
+from tracefood.ledger.epcis_formats import is_date_time as is_date_time  # re-exported
+from tracefood.ledger.epcis_formats import is_uri as is_uri  # re-exported
 
 MAX_FINDINGS: Final = 100
 EVENT_TYPES: Final = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
@@ -68,51 +68,6 @@ class _Out(list[Finding]):
 
 
 Check = Callable[[object, str, _Out], None]
-
-# --- formats ---------------------------------------------------------------------------------
-
-# RFC 3986 "URI" (absolute; optional query and fragment), transcribed from its ABNF.
-_UNRESERVED, _SUB_DELIMS, _PCT = r"A-Za-z0-9\-._~", r"!$&'()*+,;=", r"%[0-9A-Fa-f]{2}"
-_PCHAR = rf"(?:[{_UNRESERVED}{_SUB_DELIMS}:@]|{_PCT})"
-_SEGMENTS = rf"(?:/{_PCHAR}*)*"
-_USERINFO = rf"(?:(?:[{_UNRESERVED}{_SUB_DELIMS}:]|{_PCT})*@)?"
-_HOST = rf"(?:\[([^\[\]]*)\]|(?:[{_UNRESERVED}{_SUB_DELIMS}]|{_PCT})*)"  # IP-literal checked below
-_HIER_PART = rf"(?://{_USERINFO}{_HOST}(?::[0-9]*)?{_SEGMENTS}|/(?:{_PCHAR}+{_SEGMENTS})?|{_PCHAR}+{_SEGMENTS}|)"
-_URI: Final = re.compile(rf"[A-Za-z][A-Za-z0-9+\-.]*:{_HIER_PART}(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
-_IP_FUTURE: Final = re.compile(rf"[vV][0-9A-Fa-f]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+")
-_DATE_TIME: Final = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:[Zz]|([+-])(\d\d):(\d\d))", re.ASCII
-)
-
-
-def is_uri(value: object) -> bool:
-    """True for an absolute URI per RFC 3986 (what JSON Schema's ``"format": "uri"`` means)."""
-    match = _URI.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return False
-    literal = match.group(1)  # inside an IP-literal host "[...]"
-    if literal is None or _IP_FUTURE.fullmatch(literal):
-        return True
-    try:
-        ipaddress.IPv6Address(literal)
-    except ValueError:
-        return False
-    return "%" not in literal  # ipaddress takes IPv6 zone ids ("fe80::1%eth0"); RFC 3986 does not
-
-
-def is_date_time(value: object) -> bool:
-    """True for an RFC 3339 ``date-time`` (offset required; ``T`` and ``Z`` in either case)."""
-    match = _DATE_TIME.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    sign, off_hour, off_minute = match.group(7) or "+", int(match.group(8) or 0), int(match.group(9) or 0)
-    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
-        return False
-    if hour > 23 or minute > 59 or off_hour > 23 or off_minute > 59:
-        return False
-    utc_minute = (hour * 60 + minute - int(sign + "1") * (off_hour * 60 + off_minute)) % 1440
-    return second <= 59 or (second == 60 and utc_minute == 1439)  # leap seconds happen at 23:59:60 UTC
 
 
 def _show(value: object) -> str:
