@@ -30,12 +30,9 @@ def main() -> None:
     if mode == "hang-before-commit":
         event.listen(ledger.engine, "commit", lambda conn: hang())
     elif mode == "hang-after-insert":
-
-        def after(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-            if "INSERT INTO ledger_entries" in statement:
-                hang()
-
-        event.listen(ledger.engine, "after_cursor_execute", after)
+        # after_append hooks run inside the transaction once the entries and nodes are written
+        # (by INSERT or, for large PostgreSQL batches, COPY, which SQLAlchemy's events never see)
+        ledger.after_append.append(lambda conn, appended: hang())
     else:
         raise SystemExit(f"unknown mode {mode}")
     ledger.append_batch([NewEntry({"worker": worker, "i": i}, entry_id=f"crash-{i}") for i in range(count)])

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, or_, select
 
 from tracefood.errors import Conflict, InvalidEntry
 from tracefood.ledger import cbv, readable, tree
@@ -357,7 +357,7 @@ def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceip
         entries.c.leaf_hash,
     )
     for start in range(0, max(len(hashes), len(given)), 500):
-        wanted = events.c.hash_id.in_(hashes[start : start + 500])
+        wanted: ColumnElement[bool] = events.c.hash_id.in_(hashes[start : start + 500])
         if given[start : start + 500]:
             wanted = or_(wanted, events.c.event_id.in_(given[start : start + 500]))
         stmt = select(*cols).join(entries, entries.c.seq == events.c.seq).where(wanted)

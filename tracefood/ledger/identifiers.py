@@ -180,7 +180,9 @@ def pgln_uri(gln: str) -> str:
 # Ledger ids
 # --------------------------------------------------------------------------------------------
 
-IdentKind = Literal["lot", "item", "product", "sscc", "location", "party", "private"]
+IdentKind = Literal["lot", "item", "product", "sscc", "location", "party", "private", "other"]
+"""``other``: a GS1 key TraceFood follows by identity only (GRAI crates, GIAI assets...), made
+by the event reader for EPCIS captures, never by :func:`parse_id`."""
 
 
 @dataclass(frozen=True)

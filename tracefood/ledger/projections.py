@@ -441,8 +441,8 @@ class State:
     def flush(self) -> None:
         conn = self.conn
         new_lots = [lot for lot in self.lots.values() if lot.new]
-        cols = ("id", "key", "kind", "gtin", "lot_code", "product_id", "uom", "status", "first_seq", "first_time")
-        cols += ("tlc_source", "party_id")
+        cols: tuple[str, ...] = ("id", "key", "kind", "gtin", "lot_code", "product_id", "uom", "status")
+        cols += ("first_seq", "first_time", "tlc_source", "party_id")
         db.insert_many(conn, "lots", cols, [tuple(getattr(lot, c) for c in cols) for lot in new_lots])
         changed = [lot for lot in self.lots.values() if lot.dirty and not lot.new]
         if changed:
@@ -470,7 +470,8 @@ class State:
                 update(lot_links).where(lot_links.c.id == bindparam("i")).values(removed_seq=bindparam("r")), removed
             )
         all_ships = [s for ships in self.ships.values() for s in ships]
-        scols = ("id", "ship_seq", "lot_id", "quantity", "from_location", "to_location", "from_party", "to_party")
+        scols: tuple[str, ...] = ("id", "ship_seq", "lot_id", "quantity", "from_location", "to_location")
+        scols += ("from_party", "to_party")
         scols += ("carrier", "reference", "status", "received_seq")
         db.insert_many(conn, "shipments", scols, [tuple(getattr(s, c) for c in scols) for s in all_ships if s.new])
         done = [{"i": s.id, "st": s.status, "r": s.received_seq} for s in all_ships if s.dirty and not s.new]

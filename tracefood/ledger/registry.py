@@ -8,6 +8,7 @@ compared with :func:`hmac.compare_digest`.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import hmac
@@ -275,7 +276,7 @@ class Registry:
             raise NotFound(f"no {entity} {entity_id!r}", errors=[{"field": "id", "reason": "unknown"}])
         return dict(row)
 
-    def list(self, entity: str, *, party_id: str | None = None) -> list[dict[str, Any]]:
+    def list(self, entity: str, *, party_id: str | None = None) -> builtins.list[dict[str, Any]]:
         table = _TABLES[entity]
         stmt = select(table).order_by(table.c.id)
         if party_id is not None and "party_id" in table.c:
@@ -327,14 +328,14 @@ class Registry:
             _audit(conn, actor, entity, entity_id, "update", before, after)
         return after
 
-    def audit(self, entity: str | None = None, entity_id: str | None = None) -> list[dict[str, Any]]:
+    def audit(self, entity: str | None = None, entity_id: str | None = None) -> builtins.list[dict[str, Any]]:
         stmt = select(registry_audit).order_by(registry_audit.c.seq)
         if entity:
             stmt = stmt.where(registry_audit.c.entity == entity)
         if entity_id:
             stmt = stmt.where(registry_audit.c.entity_id == entity_id)
         with db.read_snapshot(self.engine, single_statement=True) as conn:
-            return [_plain(r) for r in conn.execute(stmt).mappings()]
+            return [_plain(dict(r)) for r in conn.execute(stmt).mappings()]
 
     @staticmethod
     def _authorise(conn: Connection, entity: str, values: Mapping[str, Any], actor: Actor) -> None:
@@ -432,7 +433,7 @@ class Registry:
             return None
         return Actor(row["role"], row["party_id"], row["label"] or token_id, token_id)
 
-    def tokens(self, party_id: str | None = None) -> list[dict[str, Any]]:
+    def tokens(self, party_id: str | None = None) -> builtins.list[dict[str, Any]]:
         stmt = select(api_tokens).order_by(api_tokens.c.created_at)
         if party_id:
             stmt = stmt.where(api_tokens.c.party_id == party_id)
