@@ -10,6 +10,7 @@ REPEATABLE READ on PostgreSQL, a deferred transaction in WAL mode on SQLite.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,9 +79,33 @@ def is_postgresql(conn_or_engine: Connection | Engine) -> bool:
     return conn_or_engine.dialect.name == "postgresql"
 
 
+_LOCAL_WRITERS: dict[str, threading.Lock] = {}
+_LOCAL_WRITERS_GUARD = threading.Lock()
+
+
+def _local_writer_lock(engine: Engine) -> threading.Lock:
+    """One lock per SQLite database file in this process. Threads queue on it instead of in
+    SQLite's busy handler, which polls with sleeps of up to 100 ms (measured: p95 of single
+    HTTP appends 94 ms with 2 threads per process). Other processes still meet BEGIN
+    IMMEDIATE's busy handler."""
+    key = str(engine.url.database)
+    with _LOCAL_WRITERS_GUARD:
+        return _LOCAL_WRITERS.setdefault(key, threading.Lock())
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One serialised write transaction: commits on success, rolls back on any exception."""
+    if not is_postgresql(engine):
+        with _local_writer_lock(engine), _write(engine) as conn:
+            yield conn
+        return
+    with _write(engine) as conn:
+        yield conn
+
+
+@contextmanager
+def _write(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         # READ COMMITTED explicitly: under a server default of REPEATABLE READ the snapshot
         # would predate the advisory lock and writers would read a stale head.
