@@ -30,6 +30,7 @@ from tracefood.ledger.canonical import loads
 from tracefood.ledger.epcis_validate import check_document, document_events
 from tracefood.ledger.event_hash import event_hash_id
 from tracefood.ledger.events import EventError, Facts, facts, freeze, thaw
+from tracefood.ledger.group_commit import group_for
 from tracefood.ledger.ledger import Ledger, NewEntry, b64
 from tracefood.ledger.models import entries
 from tracefood.ledger.projections import EventContext, State
@@ -222,7 +223,8 @@ class EventStore:
         # The registry is read before taking the write lock (it changes rarely, and every
         # statement inside the lock delays every other writer).
         registry = _registry_maps(self.ledger.engine, [p.facts for p in pending if p.facts is not None])
-        with self.ledger.writing() as conn:
+
+        def locked(conn: Connection) -> list[EventReceipt]:
             known = _existing(conn, pending)
             fresh: list[Pending] = []
             seen: dict[str, Pending] = {}
@@ -241,7 +243,11 @@ class EventStore:
             _check_event_ids(fresh, known)
             receipts = self._apply(conn, fresh, actor, strict, registry) if fresh else {}
             known.update(receipts)
-        return [known[p.entry_id] for p in pending]
+            return [known[p.entry_id] for p in pending]
+
+        # Concurrent requests of this process share one transaction (one commit), each in its
+        # own savepoint: see group_commit.
+        return group_for(self.ledger.engine, self.ledger.writing).run(locked)
 
     def _apply(
         self,
