@@ -84,9 +84,9 @@ ENGINES = ("sqlite", "postgresql")
 KEY_ORIGIN = "bench.tracefood/ledger"
 BATCH = 1_000
 UNIT = 10  # events per unit of the chain
-CLIENT_THREADS = 4
+CLIENT_THREADS = 16
 SERVER_WORKERS = 2  # processes (the issue: "the served app (2 workers)")
-SERVER_THREADS = 2  # per worker
+SERVER_THREADS = 8  # per worker: `tracefood serve`'s default
 
 BATCH_TARGET_EPS = 5_000.0
 HTTP_TARGET_RPS = 300.0
