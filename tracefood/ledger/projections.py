@@ -18,15 +18,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
 
 from tracefood.ledger import db
 from tracefood.ledger.events import EventError, Facts, Obj, format_micro
 from tracefood.ledger.tables import events, lot_events, lot_links, lots, shipments, stock
 
 IN_TRANSIT = "in_transit"
-ROW_BITS = 20
-ROWS_PER_EVENT = 1 << ROW_BITS
 RECEIVED = "received"
 
 
@@ -106,7 +104,7 @@ class State:
         self.new_links: list[LinkState] = []
         self.history: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
-        self._counters: dict[tuple[str, int], int] = {}
+        self._next: dict[str, int] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -155,15 +153,22 @@ class State:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _new_id(self, table: str, seq: int) -> int:
-        """The id of a new projection row made by the event at ledger position ``seq``:
-        ``seq << 20 | n`` for its n-th row of that table. No query, no sequence, and a rebuild
-        from the ledger assigns exactly the same ids."""
-        n = self._counters.get((table, seq), 0)
-        if n >= ROWS_PER_EVENT:
-            raise EventError("", f"an event may create at most {ROWS_PER_EVENT} {table} rows")
-        self._counters[(table, seq)] = n + 1
-        return (seq << ROW_BITS) | n
+    def _new_id(self, table: str) -> int:
+        """The next id of a projection table. Ids are allocated under the ledger's write lock,
+        so max + 1 is safe; the three maxima are read once, when the first id is needed."""
+        if not self._next:
+            # Plain "SELECT max(id) FROM t" arms: SQLite answers those from the end of the
+            # primary key, but not a max() wrapped in coalesce() or a scalar subquery.
+            names = ("lots", "lot_links", "shipments")
+            arms = [
+                select(literal(n).label("t"), func.max(c).label("m"))
+                for n, c in zip(names, (lots.c.id, lot_links.c.id, shipments.c.id), strict=True)
+            ]
+            for name, top in self.conn.execute(union_all(*arms)):
+                self._next[name] = int(top or 0) + 1
+        value = self._next[table]
+        self._next[table] += 1
+        return value
 
     def lot(self, obj: Obj, facts: Facts, ctx: EventContext, *, create: bool) -> LotState | None:
         found = self.lots.get(obj.ident.key)
@@ -171,7 +176,7 @@ class State:
             return found
         ident = obj.ident
         lot = LotState(
-            id=self._new_id("lots", ctx.seq),
+            id=self._new_id("lots"),
             key=ident.key,
             kind=ident.kind,
             gtin=ident.gtin,
@@ -362,7 +367,7 @@ class State:
                     link.removed_seq, link.dirty = ctx.seq, True
 
     def _link(self, kind: str, parent: LotState, child: LotState, seq: int, qty: int | None) -> None:
-        link = LinkState(self._new_id("lot_links", seq), kind, parent.id, child.id, seq, qty, new=True)
+        link = LinkState(self._new_id("lot_links"), kind, parent.id, child.id, seq, qty, new=True)
         self.new_links.append(link)
         if kind == "contains":
             self.contents.setdefault(parent.id, []).append(link)
@@ -384,7 +389,7 @@ class State:
                 piece = Obj(obj.ident, obj.role, qty, obj.uom, obj.pointer)
                 self.take_stock(moving, origin, piece, ctx, "ship")
                 ship = ShipState(
-                    id=self._new_id("shipments", ctx.seq),
+                    id=self._new_id("shipments"),
                     ship_seq=ctx.seq,
                     lot_id=moving.id,
                     quantity=qty,
