@@ -187,3 +187,14 @@ def receive(
         "items": [{"product": product, "lot": lot, "quantity": qty}],
         "reference": {"type": "bol", "number": number},
     }
+
+
+def epcis_document(*events: dict[str, Any]) -> dict[str, Any]:
+    """An EPCIS 2.0 capture document around ``events``."""
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-08-01T00:00:00Z",
+        "epcisBody": {"eventList": list(events)},
+    }

@@ -4,19 +4,13 @@ contact details never shown to roles that may not see them. Both engines, real t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import Database
-from tests.factories import World, build_world, harvest, t
-from tracefood.ledger import Ledger
+from tests.factories import World, epcis_document, harvest, t
 from tracefood.ledger.registry import OPERATOR
-from tracefood.web import ledger_ext
-from tracefood.web.app import create_app
 
 ROLES = ["farm-a", "farm-b", "carrier", "agency", "recall", "admin-party", None]
 """Token holders: producer A, producer B (another party), carrier, inspector, recall officer,
@@ -24,16 +18,10 @@ admin, and no token at all."""
 
 
 @pytest.fixture
-def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
-    ledger = Ledger.open(migrated.url, key_file=key_file)
-    world = build_world(ledger, tokens=True)
-    world.record("farm-a", harvest(lot="SEED"))
-    app = create_app(
-        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
-    )
-    yield app.test_client(), world
-    ledger_ext.close(app)
-    ledger.close()
+def seeded(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
+    """The served world with one lot harvested by farm A."""
+    served[1].record("farm-a", harvest(lot="SEED"))
+    return served
 
 
 def call(client: FlaskClient, world: World, who: str | None, method: str, path: str, body: Any = None) -> Any:
@@ -42,24 +30,16 @@ def call(client: FlaskClient, world: World, who: str | None, method: str, path: 
     return client.open(path, method=method, data=data, headers=headers, content_type="application/json")
 
 
-CAPTURE = {
-    "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
-    "type": "EPCISDocument",
-    "schemaVersion": "2.0",
-    "creationDate": "2026-08-01T00:00:00Z",
-    "epcisBody": {
-        "eventList": [
-            {
-                "type": "ObjectEvent",
-                "eventTime": "2026-08-01T08:00:00-04:00",
-                "eventTimeZoneOffset": "-04:00",
-                "action": "ADD",
-                "bizStep": "commissioning",
-                "epcList": ["https://id.gs1.org/01/09506000134352/21/ACCESS-1"],
-            }
-        ]
-    },
-}
+CAPTURE = epcis_document(
+    {
+        "type": "ObjectEvent",
+        "eventTime": "2026-08-01T08:00:00-04:00",
+        "eventTimeZoneOffset": "-04:00",
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "epcList": ["https://id.gs1.org/01/09506000134352/21/ACCESS-1"],
+    }
+)
 CROSSING = {
     "kind": "border_crossing",
     "time": t(2),
@@ -107,9 +87,9 @@ MATRIX: list[tuple[str, str, Any, list[int]]] = [
     ("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p} {i}" for i, (m, p, _, _) in enumerate(MATRIX)]
 )
 def test_access__every_role_on_every_write_route(
-    served: tuple[FlaskClient, World], method: str, path: str, body: Any, expected: list[int]
+    seeded: tuple[FlaskClient, World], method: str, path: str, body: Any, expected: list[int]
 ) -> None:
-    client, world = served
+    client, world = seeded
     got = []
     for who in ROLES:
         size = world.ledger.size()
@@ -125,8 +105,8 @@ def test_access__every_role_on_every_write_route(
     assert got == expected
 
 
-def test_access__contact_details_only_for_the_party_recall_and_admin(served: tuple[FlaskClient, World]) -> None:
-    client, world = served
+def test_access__contact_details_only_for_the_party_recall_and_admin(seeded: tuple[FlaskClient, World]) -> None:
+    client, world = seeded
     seen = {}
     for who in ROLES[:-1]:
         one = call(client, world, who, "GET", "/api/v1/parties/farm-a").get_json()
@@ -147,8 +127,8 @@ def test_access__contact_details_only_for_the_party_recall_and_admin(served: tup
     assert call(client, world, None, "GET", "/api/v1/parties").status_code == 401
 
 
-def test_access__a_lot_is_shown_only_to_those_who_held_it(served: tuple[FlaskClient, World]) -> None:
-    client, world = served
+def test_access__a_lot_is_shown_only_to_those_who_held_it(seeded: tuple[FlaskClient, World]) -> None:
+    client, world = seeded
     lots = call(client, world, "farm-a", "GET", "/api/v1/lots").get_json()
     lot_id = lots[0]["id"]
     assert call(client, world, "farm-a", "GET", f"/api/v1/lot?id={lot_id}").status_code == 200
@@ -159,8 +139,8 @@ def test_access__a_lot_is_shown_only_to_those_who_held_it(served: tuple[FlaskCli
     assert call(client, world, "farm-b", "GET", "/api/v1/lots").get_json() == []
 
 
-def test_access__a_revoked_token_is_refused(served: tuple[FlaskClient, World]) -> None:
-    client, world = served
+def test_access__a_revoked_token_is_refused(seeded: tuple[FlaskClient, World]) -> None:
+    client, world = seeded
     token_id = world.tokens["farm-a"].split("_")[1]
     assert call(client, world, "farm-a", "GET", "/api/v1/me").status_code == 200
     world.registry.revoke_token(token_id, OPERATOR)
@@ -172,15 +152,15 @@ def test_access__a_revoked_token_is_refused(served: tuple[FlaskClient, World]) -
     "header",
     ["Bearer", "Basic abc", "Bearer tf_0000000000000000_wrongwrongwrongwrongwrong", "Bearer not-a-token"],
 )
-def test_access__bad_credentials_are_401(served: tuple[FlaskClient, World], header: str) -> None:
-    client, _ = served
+def test_access__bad_credentials_are_401(seeded: tuple[FlaskClient, World], header: str) -> None:
+    client, _ = seeded
     response = client.get("/api/v1/me", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.get_json()["errors"][0]["field"] == "Authorization"
 
 
-def test_access__registry_changes_are_audited(served: tuple[FlaskClient, World]) -> None:
-    client, world = served
+def test_access__registry_changes_are_audited(seeded: tuple[FlaskClient, World]) -> None:
+    client, world = seeded
     call(client, world, "admin-party", "PATCH", "/api/v1/parties/farm-b", {"contact": {"email": "new@farm-b.example"}})
     trail = call(client, world, "admin-party", "GET", "/api/v1/audit?entity=party&id=farm-b").get_json()
     assert [r["action"] for r in trail] == ["create", "update"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,30 +10,15 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import VECTORS, Database
-from tests.factories import World, build_world
-from tracefood.ledger import Ledger
+from tests.conftest import VECTORS
+from tests.factories import World, epcis_document
 from tracefood.ledger.event_hash import event_hash_id
 from tracefood.ledger.export import export_document
-from tracefood.web import ledger_ext
-from tracefood.web.app import create_app
 
 GS1 = VECTORS / "epcis" / "gs1-examples"
 INVALID = VECTORS / "epcis" / "invalid-capture"
 GS1_DOCS = sorted(p for p in GS1.rglob("*") if p.suffix in (".json", ".jsonld"))
 INVALID_DOCS = sorted(INVALID.glob("*.json"))
-
-
-@pytest.fixture
-def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
-    ledger = Ledger.open(migrated.url, key_file=key_file)
-    world = build_world(ledger, tokens=True)
-    app = create_app(
-        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
-    )
-    yield app.test_client(), world
-    ledger_ext.close(app)
-    ledger.close()
 
 
 def auth(world: World, party: str = "packer") -> dict[str, str]:
@@ -117,35 +101,27 @@ def test_capture__only_rollback_is_offered(served: tuple[FlaskClient, World]) ->
 def test_capture__a_contradiction_rolls_the_whole_document_back(served: tuple[FlaskClient, World]) -> None:
     client, world = served
     lot = "https://id.gs1.org/01/09506000134352/10/LOT-9"
-    doc = {
-        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-08-01T00:00:00Z",
-        "epcisBody": {
-            "eventList": [
-                {
-                    "type": "ObjectEvent",
-                    "eventTime": "2026-08-01T08:00:00-04:00",
-                    "eventTimeZoneOffset": "-04:00",
-                    "action": "ADD",
-                    "bizStep": "commissioning",
-                    "bizLocation": {"id": "urn:epc:id:sgln:9506000.13435.0"},
-                    "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
-                },
-                {
-                    "type": "ObjectEvent",
-                    "eventTime": "2026-08-01T09:00:00-04:00",
-                    "eventTimeZoneOffset": "-04:00",
-                    "action": "OBSERVE",
-                    "bizStep": "shipping",
-                    "disposition": "in_transit",
-                    "readPoint": {"id": "urn:epc:id:sgln:9506000.13435.0"},
-                    "quantityList": [{"epcClass": lot, "quantity": 12.5, "uom": "KGM"}],
-                },
-            ]
+    doc = epcis_document(
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2026-08-01T08:00:00-04:00",
+            "eventTimeZoneOffset": "-04:00",
+            "action": "ADD",
+            "bizStep": "commissioning",
+            "bizLocation": {"id": "urn:epc:id:sgln:9506000.13435.0"},
+            "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
         },
-    }
+        {
+            "type": "ObjectEvent",
+            "eventTime": "2026-08-01T09:00:00-04:00",
+            "eventTimeZoneOffset": "-04:00",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "disposition": "in_transit",
+            "readPoint": {"id": "urn:epc:id:sgln:9506000.13435.0"},
+            "quantityList": [{"epcClass": lot, "quantity": 12.5, "uom": "KGM"}],
+        },
+    )
     response = client.post("/epcis/capture", json=doc, headers=auth(world))
     assert response.status_code == 422
     problem = response.get_json()
@@ -164,13 +140,7 @@ def test_capture__an_error_declaration_is_a_new_entry_for_the_same_event(served:
         "bizStep": "inspecting",
         "epcList": ["https://id.gs1.org/01/09506000134352/21/ERR-1"],
     }
-    doc = {
-        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-08-01T00:00:00Z",
-        "epcisBody": {"eventList": [event]},
-    }
+    doc = epcis_document(event)
     first = client.post("/epcis/capture", json=doc, headers=auth(world)).get_json()["receipts"][0]
     declared = event | {"errorDeclaration": {"declarationTime": "2026-08-02T00:00:00Z", "reason": "incorrect_data"}}
     doc["epcisBody"] = {"eventList": [declared]}

@@ -1,0 +1,28 @@
+"""A served app over a small registered world (tests.factories), on each engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import Database
+from tests.factories import World, build_world
+from tracefood.ledger import Ledger
+from tracefood.web import ledger_ext
+from tracefood.web.app import create_app
+
+
+@pytest.fixture
+def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
+    """(test client, world with a token per party) on a fresh database."""
+    ledger = Ledger.open(migrated.url, key_file=key_file)
+    world = build_world(ledger, tokens=True)
+    app = create_app(
+        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
+    )
+    yield app.test_client(), world
+    ledger_ext.close(app)
+    ledger.close()
