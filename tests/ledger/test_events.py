@@ -359,3 +359,34 @@ def test_events__a_tampered_projection_is_reported(world: World) -> None:
     assert not report.ok
     assert {d["table"] for d in report.differences} == {"stock"}
     assert {d["code"] for d in report.differences} == {"projection-missing", "projection-unexpected"}
+
+
+def test_events__a_partial_receipt_leaves_the_rest_in_transit(world: World) -> None:
+    world.record("farm-a", harvest())
+    world.record("farm-a", ship(qty="100"))
+    world.record("packer", receive(qty="60"))
+    detail = lots_view.lot_detail(world.ledger.engine, ROMAINE)
+    assert sorted((s["status"], s["quantity"]) for s in detail["shipments"]) == [
+        ("in_transit", "40"),
+        ("received", "60"),
+    ]
+    world.record("packer", receive(qty="40", day=4))
+    assert on_hand(world) == {PACKHOUSE: "100"}
+    assert rebuild(world.ledger.engine).ok
+
+
+def test_events__a_receipt_closes_the_shipment_of_its_reference(world: World) -> None:
+    world.record("farm-a", harvest())
+    world.record("farm-a", ship(qty="30", number="BOL-1"))
+    world.record("farm-a", ship(qty="50", number="BOL-2", day=2))
+    world.record("packer", receive(qty="50", number="BOL-2"))
+    shipments = lots_view.lot_detail(world.ledger.engine, ROMAINE)["shipments"]
+    status = {s["reference"].rsplit(":", 1)[-1]: s["status"] for s in shipments}
+    assert status == {"BOL-1": "in_transit", "BOL-2": "received"}
+
+
+@pytest.mark.parametrize("time", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_events__a_time_that_cannot_be_placed_in_utc_is_refused(world: World, time: str) -> None:
+    with pytest.raises(InvalidEntry) as exc:
+        world.record("farm-a", {**harvest(), "time": time})
+    assert "/time" in errors_of(exc)

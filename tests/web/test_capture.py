@@ -151,3 +151,99 @@ def test_capture__an_error_declaration_is_a_new_entry_for_the_same_event(served:
     assert second["hash_id"] == first["hash_id"]  # errorDeclaration is not part of the hash
     again = client.post("/epcis/capture", json=doc, headers=auth(world)).get_json()["receipts"][0]
     assert again["created"] is False and again["seq"] == second["seq"]
+
+
+SHIP_FROM_FIELD_A = {
+    "type": "ObjectEvent",
+    "eventTime": "2026-08-02T08:00:00-04:00",
+    "eventTimeZoneOffset": "-04:00",
+    "action": "OBSERVE",
+    "bizStep": "shipping",
+    "disposition": "in_transit",
+    "sourceList": [{"type": "location", "source": "urn:tracefood:loc:field-a"}],
+}
+
+
+def _seed_field_a(world: World) -> tuple[str, str]:
+    """Farm A harvests 100 of A1; returns (lot URI, field-a URI)."""
+    world.record(
+        "farm-a",
+        {
+            "kind": "harvest",
+            "time": "2026-08-01T08:00:00-04:00",
+            "location": "field-a",
+            "items": [{"product": "romaine", "lot": "A1", "quantity": "100"}],
+        },
+    )
+    lots = world.store.ledger.engine
+    from tracefood.ledger import lots_view
+
+    lot = lots_view.list_lots(lots, party_id="farm-a")[0]
+    return lot["id"], lot["on_hand"][0]["location"]
+
+
+def test_capture__a_producer_cannot_ship_from_a_location_it_does_not_operate(
+    served: tuple[FlaskClient, World],
+) -> None:
+    client, world = served
+    lot, field = _seed_field_a(world)
+    event = SHIP_FROM_FIELD_A | {
+        "sourceList": [{"type": "location", "source": field}],
+        "quantityList": [{"epcClass": lot, "quantity": 60, "uom": "KGM"}],
+    }
+    size = world.ledger.size()
+    response = client.post("/epcis/capture", json=epcis_document(event), headers=auth(world, "packer"))
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "/epcisBody/eventList/0/sourceList"
+    assert world.ledger.size() == size
+
+
+@pytest.mark.parametrize(
+    ("party", "change"),
+    [
+        ("agency", {"action": "DELETE", "bizStep": "inspecting"}),
+        ("agency", {"action": "ADD", "bizStep": "inspecting"}),
+        ("agency", {"bizStep": "inspecting", "disposition": "recalled"}),
+        ("carrier", {"bizStep": "departing", "disposition": "recalled"}),
+        ("carrier", {"action": "ADD", "bizStep": "transporting"}),
+    ],
+)
+def test_capture__carriers_and_inspectors_only_observe(
+    served: tuple[FlaskClient, World], party: str, change: dict[str, str]
+) -> None:
+    client, world = served
+    lot, field = _seed_field_a(world)
+    event = {k: v for k, v in SHIP_FROM_FIELD_A.items() if k != "sourceList"} | {
+        "bizLocation": {"id": field},
+        "quantityList": [{"epcClass": lot, "quantity": 10, "uom": "KGM"}],
+    }
+    event = {k: v for k, v in (event | change).items() if not (k == "disposition" and "disposition" not in change)}
+    size = world.ledger.size()
+    response = client.post("/epcis/capture", json=epcis_document(event), headers=auth(world, party))
+    assert response.status_code == 403, response.get_json()
+    assert world.ledger.size() == size
+
+
+def test_capture__a_carrier_crosses_only_with_what_it_carries(served: tuple[FlaskClient, World]) -> None:
+    client, world = served
+    lot, _ = _seed_field_a(world)
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": "2026-08-02T08:00:00-04:00",
+        "eventTimeZoneOffset": "-04:00",
+        "action": "OBSERVE",
+        "bizStep": "departing",
+        "disposition": "in_transit",
+        "quantityList": [{"epcClass": lot}],
+    }
+    response = client.post("/epcis/capture", json=epcis_document(event), headers=auth(world, "carrier"))
+    assert response.status_code == 422 and "not in transit" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize("party", ["carrier", "agency"])
+def test_capture__a_malformed_kind_from_a_restricted_role_is_a_problem(
+    served: tuple[FlaskClient, World], party: str
+) -> None:
+    client, world = served
+    response = client.post("/api/v1/events", json=[{"kind": ["x"]}], headers=auth(world, party))
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"

@@ -43,7 +43,8 @@ WRITERS = {"producer", "carrier", "inspector"}
 ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}
 """Readable event kinds each restricted role may record (producers: all)."""
 ROLE_STEPS = {"carrier": {"departing", "arriving", "transporting"}, "inspector": {"inspecting"}}
-"""CBV bizSteps each restricted role may capture."""
+"""CBV bizSteps each restricted role may capture (ObjectEvent OBSERVE only)."""
+ROLE_DISPOSITIONS = {"carrier": {"in_transit"}, "inspector": {"conformant", "non_conformant"}}
 MAX_ERRORS = 200
 REGISTRY_TTL = 30.0
 _REGISTRY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
@@ -155,7 +156,7 @@ class EventStore:
         if actor.role not in WRITERS or actor.party_id is None:
             raise Forbidden(f"a {actor.role} cannot record events")
         allowed = ROLE_KINDS.get(actor.role)
-        if allowed is not None and any(k not in allowed for k in kinds):
+        if allowed is not None and any(not isinstance(k, str) or k not in allowed for k in kinds):
             raise Forbidden(f"a {actor.role} records only {', '.join(sorted(allowed))} events")
 
     @staticmethod
@@ -163,9 +164,19 @@ class EventStore:
         steps = ROLE_STEPS.get(actor.role)
         if steps is None:
             return
+        dispositions = ROLE_DISPOSITIONS[actor.role]
         for event in events:
-            if cbv.normalise("bizStep", event.get("bizStep")) not in steps:
-                raise Forbidden(f"a {actor.role} captures only events with bizStep {', '.join(sorted(steps))}")
+            disposition = event.get("disposition")
+            if (
+                event.get("type") != "ObjectEvent"
+                or event.get("action") != "OBSERVE"
+                or cbv.normalise("bizStep", event.get("bizStep")) not in steps
+                or (disposition is not None and cbv.normalise("disposition", disposition) not in dispositions)
+            ):
+                raise Forbidden(
+                    f"a {actor.role} captures only ObjectEvent OBSERVE events with bizStep "
+                    f"{' or '.join(sorted(steps))} and disposition {' or '.join(sorted(dispositions))}"
+                )
 
     def _lookup(self) -> readable.Lookup:
         """Registry rows for the readable form, read over one connection and remembered.

@@ -139,10 +139,13 @@ def normalise_timestamp(value: str) -> str:
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     fraction = m.group(7) or "0"
     millis = int((Decimal("0." + fraction) * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC) + timedelta(milliseconds=millis)
-    if m.group(9):
-        offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
-        moment -= offset if m.group(9) == "+" else -offset
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC) + timedelta(milliseconds=millis)
+        if m.group(9):
+            offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
+            moment -= offset if m.group(9) == "+" else -offset
+    except (ValueError, OverflowError):  # month 13, or 0001-01-01 shifted before year 1
+        return text
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"
 
 

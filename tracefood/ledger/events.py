@@ -11,6 +11,7 @@ string and its JSON pointer is listed, so export gives back a number.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
@@ -200,7 +201,7 @@ def facts(event: Mapping[str, Any]) -> Facts:
         action=event.get("action") if isinstance(event.get("action"), str) else None,
         biz_step=cbv.normalise("bizStep", event.get("bizStep")) or _str(event.get("bizStep")),
         disposition=cbv.normalise("disposition", event.get("disposition")) or _str(event.get("disposition")),
-        time=normalise_timestamp(str(event.get("eventTime"))),
+        time=_utc_time(event.get("eventTime")),
         read_point=read_point,
         biz_location=biz_location,
         source_location=_location_key(_typed(event.get("sourceList"), "source", "location"), "/sourceList"),
@@ -214,6 +215,16 @@ def facts(event: Mapping[str, Any]) -> Facts:
         correction="errorDeclaration" in event,
         objects=objects,
     )
+
+
+_UTC_MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+
+def _utc_time(value: Any) -> str:
+    text = normalise_timestamp(str(value))
+    if not _UTC_MILLIS.fullmatch(text):
+        raise EventError("/eventTime", f"not a date-time that can be placed in UTC: {str(value)[:40]!r}")
+    return text
 
 
 def _str(value: Any) -> str | None:

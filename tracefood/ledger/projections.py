@@ -214,7 +214,7 @@ class State:
             if ctx.strict or any(loc == location for (lid, loc) in self.stock if lid == lot.id):
                 raise EventError(obj.pointer, f"{lot.key} is not on hand at {location}: nothing to {what}")
             return  # first sighting at this location (capture from another system)
-        if ctx.strict and ctx.party_id is not None:
+        if ctx.check_access and ctx.party_id is not None:
             holder = self.stock[(lot.id, location)][1]
             if holder is not None and holder != ctx.party_id:
                 raise EventError(obj.pointer, f"{lot.key} at {location} is held by {holder}, not by you")
@@ -291,7 +291,7 @@ class State:
             self._ship(facts, ctx, touched)
         elif step == "receiving":
             self._receive(facts, ctx, touched)
-        elif step in ("departing", "arriving") and ctx.strict:
+        elif step in ("departing", "arriving", "transporting") and (ctx.strict or ctx.carrier_role):
             for obj, lot in touched:
                 moving = self.ships.get(lot.id, [])
                 if not any(s.status == IN_TRANSIT for s in moving):
@@ -313,9 +313,15 @@ class State:
     def _check_locations(self, facts: Facts, ctx: EventContext) -> None:
         if ctx.party_id is None or ctx.carrier_role or ctx.inspector or not ctx.check_access:
             return  # carriers and inspectors act at places others operate
-        for name, key in (("/bizLocation/id", facts.biz_location), ("/readPoint/id", facts.read_point)):
+        places = (
+            ("/bizLocation/id", facts.biz_location),
+            ("/readPoint/id", facts.read_point),
+            # a shipment takes its stock from its source location
+            ("/sourceList", facts.source_location if facts.biz_step == "shipping" else None),
+        )
+        for name, key in places:
             operator = ctx.location_party.get(key or "")
-            if key and operator is None and ctx.strict:
+            if key and operator is None and ctx.strict and name != "/sourceList":
                 raise EventError(name, f"unknown location {key}")
             if operator is not None and operator != ctx.party_id:
                 port = facts.biz_step in ("departing", "arriving")
@@ -417,12 +423,8 @@ class State:
                         f"{moving.key} was not shipped to {here}"
                         + (f" (in transit to {', '.join(elsewhere)})" if elsewhere else ""),
                     )
-                remaining = qty
-                for ship in mine:
-                    ship.status, ship.received_seq, ship.dirty = RECEIVED, ctx.seq, True
-                    if remaining is None or ship.quantity is None or ship.quantity >= remaining:
-                        break
-                    remaining -= ship.quantity
+                # the shipment this receipt names (same reference document) first, then oldest
+                mine.sort(key=lambda s: (s.reference != facts.reference, s.ship_seq))
                 if qty is not None and mine and all(s.quantity is not None for s in mine):
                     sent = sum(int(s.quantity or 0) for s in mine)
                     if qty > sent and ctx.strict:
@@ -430,8 +432,34 @@ class State:
                             obj.pointer + "/quantity",
                             f"receiving {format_micro(qty)} but only {format_micro(sent)} was shipped to {here}",
                         )
+                self._close_shipments(mine, qty, ctx.seq)
                 if here and qty is not None:
                     self.add_stock(moving, here, qty, ctx.party_id)
+
+    def _close_shipments(self, mine: list[ShipState], qty: int | None, seq: int) -> None:
+        """Mark what arrived as received. A partial receipt splits a shipment: the received
+        part becomes its own row, the rest stays in transit."""
+        remaining = qty
+        for ship in mine:
+            if remaining is not None and ship.quantity is not None and ship.quantity > remaining:
+                if remaining > 0:
+                    part = ShipState(**{**vars(ship), "id": self._new_id("shipments")})
+                    part.quantity, part.status, part.received_seq, part.new, part.dirty = (
+                        remaining,
+                        RECEIVED,
+                        seq,
+                        True,
+                        False,
+                    )
+                    self.ships.setdefault(ship.lot_id, []).append(part)
+                    ship.quantity, ship.dirty = ship.quantity - remaining, True
+                return
+            ship.status, ship.received_seq, ship.dirty = RECEIVED, seq, True
+            if remaining is None or ship.quantity is None:
+                return
+            remaining -= ship.quantity
+            if remaining <= 0:
+                return
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -474,12 +502,16 @@ class State:
         scols += ("from_party", "to_party")
         scols += ("carrier", "reference", "status", "received_seq")
         db.insert_many(conn, "shipments", scols, [tuple(getattr(s, c) for c in scols) for s in all_ships if s.new])
-        done = [{"i": s.id, "st": s.status, "r": s.received_seq} for s in all_ships if s.dirty and not s.new]
+        done = [
+            {"i": s.id, "st": s.status, "r": s.received_seq, "q": s.quantity}
+            for s in all_ships
+            if s.dirty and not s.new
+        ]
         if done:
             conn.execute(
                 update(shipments)
                 .where(shipments.c.id == bindparam("i"))
-                .values(status=bindparam("st"), received_seq=bindparam("r")),
+                .values(status=bindparam("st"), received_seq=bindparam("r"), quantity=bindparam("q")),
                 done,
             )
         hcols = ("lot_id", "seq", "role", "event_time", "location", "party_id", "quantity")

@@ -362,12 +362,19 @@ def _references(b: _Builder) -> list[dict[str, str]]:
     if kind not in REFERENCE_TYPES:
         b.fail("/reference/type", f"must be a CBV business transaction type: {', '.join(REFERENCE_TYPES)}")
         return []
-    me = b.lookup("party", b.party_id)
+    # The document belongs to whoever issued it: on a receipt from a known location, the
+    # shipper's (so the receipt names the same bill of lading as the shipment did).
+    issuer_id = b.party_id
+    source = b.data.get("from") if b.data.get("kind") == "receive" else None
+    source_row = b.lookup("location", source) if isinstance(source, str) else None
+    if source_row is not None:
+        issuer_id = source_row["party_id"]
+    issuer = b.lookup("party", issuer_id)
     number = ref["number"].strip()
-    if me and me.get("gln"):
-        uri = f"urn:epcglobal:cbv:bt:{me['gln']}:{quote(number, safe='')}"
+    if issuer and issuer.get("gln"):
+        uri = f"urn:epcglobal:cbv:bt:{issuer['gln']}:{quote(number, safe='')}"
     else:
-        uri = f"urn:tracefood:bt:{b.party_id}:{quote(number, safe='')}"
+        uri = f"urn:tracefood:bt:{issuer_id}:{quote(number, safe='')}"
     return [{"type": str(kind), "bizTransaction": uri}]
 
 
