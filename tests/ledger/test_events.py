@@ -390,3 +390,14 @@ def test_events__a_time_that_cannot_be_placed_in_utc_is_refused(world: World, ti
     with pytest.raises(InvalidEntry) as exc:
         world.record("farm-a", {**harvest(), "time": time})
     assert "/time" in errors_of(exc)
+
+
+def test_events__a_producer_sees_where_its_lots_are_now(world: World) -> None:
+    world.record("farm-a", harvest())
+    world.record("farm-a", ship(qty="100"))
+    world.record("packer", receive(qty="100"))
+    mine = lots_view.list_lots(world.ledger.engine, party_id="farm-a")
+    assert [(lot["id"], [p["location"] for p in lot["on_hand"]]) for lot in mine] == [(ROMAINE, [PACKHOUSE])]
+    held = lots_view.list_lots(world.ledger.engine, party_id="packer")
+    assert [lot["id"] for lot in held] == [ROMAINE]
+    assert lots_view.list_lots(world.ledger.engine, party_id="farm-b") == []

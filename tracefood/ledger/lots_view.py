@@ -31,7 +31,9 @@ def _lot_json(row: Any) -> dict[str, Any]:
 def list_lots(engine: Engine, *, party_id: str | None = None, include_empty: bool = False) -> list[dict[str, Any]]:
     """Lots with their quantity on hand per location (and in transit), newest first.
 
-    With ``party_id``: the lots that party holds now, has in transit, or first recorded.
+    With ``party_id``: the lots that party holds now, has in transit, or first recorded; for
+    the lots it first recorded, every place they are now, for the others only its own
+    holdings.
     """
     with db.read_snapshot(engine) as conn:
         stmt = select(lots).order_by(lots.c.first_seq.desc()).limit(1000)
@@ -43,13 +45,15 @@ def list_lots(engine: Engine, *, party_id: str | None = None, include_empty: boo
             stmt = stmt.where(or_(lots.c.party_id == party_id, lots.c.id.in_(held), lots.c.id.in_(sent)))
         rows = list(conn.execute(stmt))
         ids = [r.id for r in rows]
+        own = {r.id for r in rows if r.party_id == party_id}
         places: dict[int, list[dict[str, Any]]] = {}
         transit: dict[int, list[dict[str, Any]]] = {}
         names = dict(conn.execute(select(locations.c.uri, locations.c.name)).all())
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             for s in conn.execute(select(stock).where(stock.c.lot_id.in_(chunk), stock.c.quantity > 0)):
-                if party_id is None or s.party_id == party_id:
+                # a party sees where its own lots are now, and its own holdings of others' lots
+                if party_id is None or s.party_id == party_id or s.lot_id in own:
                     places.setdefault(s.lot_id, []).append(
                         {
                             "location": s.location,
@@ -72,7 +76,7 @@ def list_lots(engine: Engine, *, party_id: str | None = None, include_empty: boo
     out = []
     for r in rows:
         item = _lot_json(r) | {"on_hand": places.get(r.id, []), "in_transit": transit.get(r.id, [])}
-        if include_empty or item["on_hand"] or item["in_transit"] or party_id is None:
+        if include_empty or item["on_hand"] or item["in_transit"] or party_id is None or r.id in own:
             out.append(item)
     return out
 
