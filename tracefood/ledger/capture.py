@@ -16,6 +16,7 @@ readable JSON (:meth:`EventStore.record`), an EPCIS 2.0 capture document
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,7 +30,7 @@ from tracefood.ledger import cbv, readable, tree
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.epcis_validate import check_document, document_events
 from tracefood.ledger.event_hash import event_hash_id
-from tracefood.ledger.events import EventError, Facts, facts, freeze, thaw
+from tracefood.ledger.events import ENTRY_KIND, EventError, Facts, facts, freeze, thaw
 from tracefood.ledger.group_commit import group_for
 from tracefood.ledger.ledger import Ledger, NewEntry, b64
 from tracefood.ledger.models import entries
@@ -37,7 +38,6 @@ from tracefood.ledger.projections import EventContext, State
 from tracefood.ledger.registry import Actor, Forbidden
 from tracefood.ledger.tables import events, locations, parties, products
 
-ENTRY_KIND = "epcis-event"
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 WRITERS = {"producer", "carrier", "inspector"}
 ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}
@@ -113,7 +113,7 @@ class EventStore:
         if not items:
             raise InvalidEntry("no events given", errors=[{"field": "/", "reason": "empty list"}])
         self._may_write(actor, [i.get("kind") if isinstance(i, Mapping) else None for i in items])
-        lookup = self._lookup()
+        lookup = _RegistryLookup(self.ledger.engine)
         pending: list[Pending] = []
         errors: list[dict[str, str]] = []
         try:
@@ -126,7 +126,7 @@ class EventStore:
                     continue
                 pending.append(Pending(pointer, event, readable.CONTEXT, item.get("kind"), "api"))
         finally:
-            lookup.close()  # type: ignore[attr-defined]
+            lookup.close()
         _raise(errors, "invalid events")
         return self._commit(pending, actor, strict=True, now=now)
 
@@ -177,41 +177,6 @@ class EventStore:
                     f"a {actor.role} captures only ObjectEvent OBSERVE events with bizStep "
                     f"{' or '.join(sorted(steps))} and disposition {' or '.join(sorted(dispositions))}"
                 )
-
-    def _lookup(self) -> readable.Lookup:
-        """Registry rows for the readable form, read over one connection and remembered.
-
-        Rows found are kept for :data:`REGISTRY_TTL` seconds across requests: what the readable
-        form takes from them (a product's GTIN and unit, a location's URI) never changes once
-        created. Who operates a location, which access control rests on, is read again inside
-        the write transaction. Misses are never remembered.
-        """
-        engine = self.ledger.engine
-        conn: Connection | None = None
-        now = time.monotonic()
-        where = engine.url.render_as_string(hide_password=True)
-
-        def lookup(entity: str, key: str) -> Mapping[str, Any] | None:
-            nonlocal conn
-            cache_key = (where, entity, key)
-            hit = _REGISTRY_CACHE.get(cache_key)
-            if hit is not None and now - hit[0] < REGISTRY_TTL:
-                return hit[1]
-            table = {"party": parties, "location": locations, "product": products}[entity]
-            cond = table.c.gtin == key[5:] if key.startswith("gtin:") else table.c.id == key
-            if conn is None:
-                conn = engine.connect()
-            row = conn.execute(select(table).where(cond)).mappings().first()
-            conn.rollback()
-            if row is None:
-                return None
-            if len(_REGISTRY_CACHE) > 10_000:
-                _REGISTRY_CACHE.clear()
-            _REGISTRY_CACHE[cache_key] = (now, dict(row))
-            return dict(row)
-
-        lookup.close = lambda: conn.close() if conn is not None else None  # type: ignore[attr-defined]
-        return lookup
 
     def _commit(
         self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None
@@ -312,7 +277,7 @@ class EventStore:
         for p, receipt in zip(fresh, appended, strict=True):
             f = p.facts
             assert f is not None
-            state.add_event_row(_event_row(receipt.seq, p, f, actor.party_id, receipt.recorded))
+            state.add_event(receipt.seq, p.event["eventID"], p.hash_id, p.kind, f, actor.party_id, receipt.recorded)
             out[p.entry_id] = EventReceipt(
                 receipt.seq, p.event["eventID"], p.hash_id, receipt.leaf_hash, receipt.recorded, True
             )
@@ -320,23 +285,42 @@ class EventStore:
         return out
 
 
-def _event_row(seq: int, p: Pending, f: Facts, party: str | None, recorded: str) -> dict[str, Any]:
-    return {
-        "seq": seq,
-        "event_id": p.event["eventID"] + ("#correction" if f.correction else ""),
-        "hash_id": p.hash_id,
-        "correction": f.correction,
-        "event_type": f.event_type,
-        "kind": p.kind,
-        "action": f.action,
-        "biz_step": f.biz_step,
-        "disposition": f.disposition,
-        "event_time": f.time,
-        "recorded": recorded,
-        "party_id": party,
-        "read_point": f.read_point,
-        "biz_location": f.biz_location,
-    }
+class _RegistryLookup:
+    """Registry rows for the readable form, read over one connection and remembered.
+
+    Rows found are kept for :data:`REGISTRY_TTL` seconds across requests: what the readable
+    form takes from them (a product's GTIN and unit, a location's URI) never changes once
+    created. Who operates a location, which access control rests on, is read again for each
+    batch (:func:`_registry_maps`). Misses are never remembered.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+        self.now = time.monotonic()
+        self.where = engine.url.render_as_string(hide_password=True)
+
+    def __call__(self, entity: str, key: str) -> Mapping[str, Any] | None:
+        cache_key = (self.where, entity, key)
+        hit = _REGISTRY_CACHE.get(cache_key)
+        if hit is not None and self.now - hit[0] < REGISTRY_TTL:
+            return hit[1]
+        table = {"party": parties, "location": locations, "product": products}[entity]
+        cond = table.c.gtin == key[5:] if key.startswith("gtin:") else table.c.id == key
+        if self.conn is None:
+            self.conn = self.engine.connect()
+        row = self.conn.execute(select(table).where(cond)).mappings().first()
+        self.conn.rollback()
+        if row is None:
+            return None
+        if len(_REGISTRY_CACHE) > 10_000:
+            _REGISTRY_CACHE.clear()
+        _REGISTRY_CACHE[cache_key] = (self.now, dict(row))
+        return dict(row)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _errors(excs: Sequence[BaseException], pointer: str) -> list[dict[str, str]]:
@@ -422,14 +406,6 @@ def stored_event(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     """(envelope, EPCIS event as exported: numbers restored, recordTime set)."""
     envelope = loads(body)
     payload = envelope["payload"]
-    event = thaw(_copy(payload["epcis"]), list(payload.get("decimals", [])))
+    event = thaw(copy.deepcopy(payload["epcis"]), list(payload.get("decimals", [])))
     event["recordTime"] = envelope["recorded"]
     return envelope, event
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value

@@ -22,6 +22,8 @@ from tracefood.ledger.event_hash import canonical_gs1_uri, normalise_timestamp
 from tracefood.ledger.identifiers import Ident, IdentifierError, parse_id
 from tracefood.ledger.tables import MICRO
 
+ENTRY_KIND = "epcis-event"
+"""The ledger entry kind of a supply-chain event."""
 TF_NS = "https://tracefood.org/epcis/"
 """Namespace of TraceFood's EPCIS extension fields (prefix ``tf``)."""
 SAFE_INT = 2**53 - 1
@@ -71,9 +73,6 @@ class Facts:
     def where(self) -> str | None:
         """The location an event happens at, for stock: business location, else read point."""
         return self.biz_location or self.read_point
-
-    def role(self, role: str) -> list[Obj]:
-        return [o for o in self.objects if o.role == role]
 
 
 def micro(value: Any, pointer: str) -> int:

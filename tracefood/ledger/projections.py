@@ -14,7 +14,7 @@ events that contradict what the ledger knows are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -463,8 +463,28 @@ class State:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def add_event_row(self, row: dict[str, Any]) -> None:
-        self.event_rows.append(row)
+    def add_event(
+        self, seq: int, event_id: str, hash_id: str, kind: str | None, f: Facts, party: str | None, recorded: str
+    ) -> None:
+        """The ``events`` row of an appended event (recording and rebuilding alike)."""
+        self.event_rows.append(
+            {
+                "seq": seq,
+                "event_id": event_id + ("#correction" if f.correction else ""),
+                "hash_id": hash_id,
+                "correction": f.correction,
+                "event_type": f.event_type,
+                "kind": kind,
+                "action": f.action,
+                "biz_step": f.biz_step,
+                "disposition": f.disposition,
+                "event_time": f.time,
+                "recorded": recorded,
+                "party_id": party,
+                "read_point": f.read_point,
+                "biz_location": f.biz_location,
+            }
+        )
 
     def flush(self) -> None:
         conn = self.conn
@@ -528,12 +548,10 @@ def _private_product(key: str) -> str | None:
     return None
 
 
-def rows_of(conn: Connection, table_names: Sequence[str] = ()) -> dict[str, list[tuple[Any, ...]]]:
+def rows_of(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Every projection row, sorted, for comparing a rebuild with what is stored."""
     out: dict[str, list[tuple[Any, ...]]] = {}
     for table in (events, lots, stock, lot_links, lot_events, shipments):
-        if table_names and table.name not in table_names:
-            continue
         out[table.name] = sorted(
             (tuple(r) for r in conn.execute(select(table))), key=lambda t: tuple("" if v is None else str(v) for v in t)
         )

@@ -17,12 +17,11 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from tracefood.ledger import db
 from tracefood.ledger.canonical import loads
-from tracefood.ledger.events import facts
+from tracefood.ledger.events import ENTRY_KIND, facts
 from tracefood.ledger.models import entries
 from tracefood.ledger.projections import EventContext, State, rows_of
 from tracefood.ledger.tables import PROJECTION_TABLES, locations, products
 
-ENTRY_KIND = "epcis-event"
 CHUNK = 1000
 
 
@@ -82,23 +81,15 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
         for seq, envelope, payload, f in batch:
             ctx = EventContext(seq, envelope["party"], False, location_party, product_of_gtin, check_access=False)
             state.apply(f, ctx)
-            state.add_event_row(
-                {
-                    "seq": seq,
-                    "event_id": payload["epcis"]["eventID"] + ("#correction" if f.correction else ""),
-                    "hash_id": payload["hash_id"],
-                    "correction": f.correction,
-                    "event_type": f.event_type,
-                    "kind": payload.get("kind"),
-                    "action": f.action,
-                    "biz_step": f.biz_step,
-                    "disposition": f.disposition,
-                    "event_time": f.time,
-                    "recorded": envelope["recorded"],
-                    "party_id": envelope["party"],
-                    "read_point": f.read_point,
-                    "biz_location": f.biz_location,
-                }
+            epcis = payload["epcis"]
+            state.add_event(
+                seq,
+                epcis["eventID"],
+                payload["hash_id"],
+                payload.get("kind"),
+                f,
+                envelope["party"],
+                envelope["recorded"],
             )
         state.flush()
         count += len(batch)
