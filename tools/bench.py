@@ -256,14 +256,14 @@ def to_bytes(payload: dict[str, Any]) -> bytes:
 
 
 @contextmanager
-def fresh_database(engine_name: str, workdir: Path, size: int, admin: Engine | None, pg_url: str) -> Iterator[str]:
+def fresh_database(engine_name: str, workdir: Path, tag: int | str, admin: Engine | None, pg_url: str) -> Iterator[str]:
     """A URL to an empty database (no schema); removed afterwards."""
     if engine_name == "sqlite":
-        path = workdir / f"tracefood-{size}.db"
+        path = workdir / f"tracefood-{tag}.db"
         try:
             yield f"sqlite:///{path}"
         finally:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-writer"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
     assert admin is not None

@@ -51,7 +51,6 @@ import math
 import os
 import platform
 import pstats
-import secrets
 import socket
 import subprocess
 import sys
@@ -63,13 +62,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = Path(__file__).resolve().parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for path in (REPO, TOOLS):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import bench  # noqa: E402  (the ledger benchmark: shared database helpers)
 
 import tracefood  # noqa: E402
 from tracefood.ledger import Ledger, db  # noqa: E402
@@ -449,27 +450,9 @@ def measure_http(port: int, token: str, first_unit: int, limit: int, seconds: fl
 @contextmanager
 def fresh_database(engine_name: str, workdir: Path, tag: str, admin: Engine | None, pg_url: str) -> Iterator[str]:
     """A URL to an empty database with the migrations applied and the registry; removed afterwards."""
-    if engine_name == "sqlite":
-        path = workdir / f"ingest-{tag}.db"
-        url = f"sqlite:///{path}"
-        try:
-            _init(url)
-            yield url
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    assert admin is not None
-    name = "bench_ingest_" + secrets.token_hex(6)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {name}"))
-    try:
-        url = make_url(pg_url).update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(False)
+    with bench.fresh_database(engine_name, workdir, f"ingest-{tag}", admin, pg_url) as url:
         _init(url)
         yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
 
 
 def _init(url: str) -> None:
@@ -481,17 +464,6 @@ def _init(url: str) -> None:
         build_registry(engine)
     finally:
         engine.dispose()
-
-
-def postgres_problem(pg_url: str) -> str | None:
-    try:
-        engine = create_engine(pg_url)
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        return str(exc).splitlines()[0]
-    return None
 
 
 # -- one engine --------------------------------------------------------------------------------
@@ -644,7 +616,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     use_pg = "postgresql" in args.engines
-    if use_pg and (problem := postgres_problem(args.postgresql_url)):
+    if use_pg and (problem := bench.postgres_problem(args.postgresql_url)):
         print(f"PostgreSQL is unreachable at {args.postgresql_url}: {problem}", file=sys.stderr)
         return 2
     admin = create_engine(args.postgresql_url) if use_pg else None
@@ -670,7 +642,6 @@ def run(args: argparse.Namespace) -> int:
         if admin is not None:
             admin.dispose()
     if not args.no_hash:
-        sys.path.insert(0, str(TOOLS))
         import bench_hash
 
         n = min(args.events, 10_000)
