@@ -67,7 +67,7 @@ def _naming_input(func: Callable[[str], _T]) -> Callable[[str], _T]:
         except IdentifierError as exc:
             if exc.value == value:
                 raise
-            raise IdentifierError(exc.reason, value) from None
+            raise type(exc)(exc.reason, value) from None  # keeps a subclass (UnsupportedIdentifier)
 
     return wrapper
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from tracefood.ledger import cbv
 from tracefood.ledger.event_hash import canonical_gs1_uri, normalise_timestamp
-from tracefood.ledger.identifiers import Ident, IdentifierError, parse_id
+from tracefood.ledger.identifiers import Ident, IdentifierError, UnsupportedIdentifier, parse_id
 from tracefood.ledger.tables import MICRO
 
 ENTRY_KIND = "epcis-event"
@@ -121,11 +121,11 @@ def _ident(value: Any, pointer: str) -> Ident:
         raise EventError(pointer, "must be an identifier URI")
     try:
         return _parse_id(value)
+    except UnsupportedIdentifier:
+        # Other GS1 keys (GRAI returnable crates, GIAI assets, GSRN...) are valid EPCIS objects
+        # that TraceFood follows by identity only: no lot code, no quantities.
+        return Ident("other", canonical_gs1_uri(value))
     except IdentifierError as exc:
-        if "not supported in TraceFood ids" in exc.reason:
-            # Other GS1 keys (GRAI returnable crates, GIAI assets, GSRN...) are valid EPCIS
-            # objects that TraceFood follows by identity only: no lot code, no quantities.
-            return Ident("other", canonical_gs1_uri(value))
         raise EventError(pointer, f"{exc.reason}: {value!r}") from None
 
 

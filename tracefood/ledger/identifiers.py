@@ -64,6 +64,7 @@ __all__ = [
     "Ident",
     "IdentKind",
     "IdentifierError",
+    "UnsupportedIdentifier",
     "check_gln",
     "check_gtin",
     "check_premises",
@@ -180,6 +181,12 @@ def pgln_uri(gln: str) -> str:
 # Ledger ids
 # --------------------------------------------------------------------------------------------
 
+
+class UnsupportedIdentifier(IdentifierError):
+    """A well-formed GS1 key that TraceFood does not model as a lot, item, unit or place (GRAI,
+    GIAI, GSRN...): refused by :func:`parse_id`, followed by identity only in EPCIS captures."""
+
+
 IdentKind = Literal["lot", "item", "product", "sscc", "location", "party", "private", "other"]
 """``other``: a GS1 key TraceFood follows by identity only (GRAI crates, GIAI assets...), made
 by the event reader for EPCIS captures, never by :func:`parse_id`."""
@@ -236,7 +243,7 @@ def _dl_ident(uri: str) -> Ident | None:
     key = pairs[0][0]
     unsupported = sorted(set(values) - {"00", "01", "10", "21", "22", "254", "414", "417"})
     if unsupported:
-        raise IdentifierError(f"GS1 AI ({unsupported[0]}) is not supported in TraceFood ids")
+        raise UnsupportedIdentifier(f"GS1 AI ({unsupported[0]}) is not supported in TraceFood ids")
     if key == "01":
         if "22" in values:
             _text(values["22"], "CPV")  # checked, then dropped from the key as the event hash does
@@ -269,7 +276,7 @@ def _epc_ident(uri: str) -> Ident:
     form = (m.group(1), m.group(2))
     count = _EPC_PARTS.get(form)
     if count is None:
-        raise IdentifierError(f"EPC {form[0]}:{form[1]} URNs are not supported in TraceFood ids")
+        raise UnsupportedIdentifier(f"EPC {form[0]}:{form[1]} URNs are not supported in TraceFood ids")
     parts = m.group(3).split(".", count - 1)
     if len(parts) != count:
         raise IdentifierError(f"malformed EPC URN: {count} dot-separated parts expected")
