@@ -21,6 +21,7 @@ from tracefood import config as tf_config
 from tracefood.errors import TraceFoodError
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import ensure_key
+from tracefood.ledger.label_store import ensure_master
 from tracefood.ledger.note import NoteError, Verifier, split_note
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,6 +115,9 @@ def init(obj: Context, origin: str | None) -> None:
     state = "created" if created else "existing"
     click.echo(f"ledger key: {s['LEDGER_KEY_FILE']} ({state})")
     click.echo(f"verifier key: {signer.verifier.encode()}")
+    if not s["LABEL_MASTER_KEY"]:
+        made = ensure_master(Path(s["LABEL_MASTER_KEY_FILE"]))
+        click.echo(f"label master key: {s['LABEL_MASTER_KEY_FILE']} ({'created' if made else 'existing'})")
 
 
 def _safe_url(url: str) -> str:

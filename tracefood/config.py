@@ -59,6 +59,30 @@ SETTINGS: tuple[Setting, ...] = (
         "faster and survives process crashes).",
     ),
     Setting("SECRET_KEY", None, "Flask secret key for sessions (random per process if unset)."),
+    Setting(
+        "PUBLIC_URL",
+        "http://localhost:8000",
+        "Base URL printed in label QR codes (scheme, host, port, optional path): where phones reach "
+        "this TraceFood, e.g. https://trace.example.qc.ca.",
+    ),
+    Setting(
+        "LABEL_MASTER_KEY",
+        None,
+        "32 random bytes in base64 (openssl rand -base64 32) that seal the parties' label-signing keys "
+        "in the database. If unset, the key file LABEL_MASTER_KEY_FILE is used.",
+    ),
+    Setting(
+        "LABEL_MASTER_KEY_FILE",
+        None,
+        "Path of the label master key file (mode 0600, created by `tracefood init`). "
+        "Default: $TRACEFOOD_HOME/label-master.key.",
+    ),
+    Setting(
+        "TRUST_LIST_HOURS",
+        "72",
+        "Validity of the signed trust list served at /api/v1/trust-list, in hours (offline verifiers "
+        "refuse an expired one).",
+    ),
 )
 
 _NAMES = {s.name for s in SETTINGS}
@@ -92,6 +116,8 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
         values["DATABASE_URL"] = f"sqlite:///{home / 'tracefood.db'}"
     if not values["LEDGER_KEY_FILE"]:
         values["LEDGER_KEY_FILE"] = str(home / "ledger.key")
+    if not values["LABEL_MASTER_KEY_FILE"]:
+        values["LABEL_MASTER_KEY_FILE"] = str(home / "label-master.key")
     return values
 
 

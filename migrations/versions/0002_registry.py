@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from tracefood._migrations.triggers import append_only
 
 revision = "0002_registry"
 down_revision = "0001_ledger"
@@ -205,29 +206,8 @@ def upgrade() -> None:
     with op.batch_alter_table("stock", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stock_party_id"), ["party_id"], unique=False)
 
-    _append_only("registry_audit")
+    append_only("registry_audit")
     # ### end Alembic commands ###
-
-
-def _append_only(table: str) -> None:
-    """The same triggers as the ledger tables (0001): UPDATE, DELETE (and TRUNCATE) refused."""
-    if op.get_bind().dialect.name == "postgresql":
-        # tracefood_append_only() was created by 0001.
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION tracefood_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION tracefood_append_only()"
-        )
-        return
-    for action in ("UPDATE", "DELETE"):
-        op.execute(
-            f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, 'TraceFood: {action} on {table} is refused: "
-            "the audit trail is append-only'); END"
-        )
 
 
 def downgrade() -> None:

@@ -225,6 +225,44 @@ class Shipment(Base):
     received_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class LabelKey(Base):
+    """A party's Ed25519 label-signing key. The private key is stored only encrypted
+    (AES-256-GCM under the instance's label master key, bound to the key id and party)."""
+
+    __tablename__ = "label_keys"
+
+    kid: Mapped[str] = mapped_column(String(16), primary_key=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("parties.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    private_sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
+    """12-byte nonce || AES-256-GCM(seed) || tag."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Rotated out: signs nothing new, still verifies the labels it signed."""
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class LabelIssuance(Base):
+    """Append-only (triggers): every label issued, by whom, when, with which key."""
+
+    __tablename__ = "label_issuances"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(120))
+    party_id: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Key, index=True)
+    """The lot or logistic unit key (GS1 Digital Link form, as in ``lots.key``)."""
+    sig_prefix: Mapped[str] = mapped_column(String(16), index=True)
+    """The first 16 base64url characters of the signature (96 bits): finds what a tampered
+    label was issued for."""
+    url: Mapped[str] = mapped_column(Text)
+    """The full label URL, signature included (nothing secret in it)."""
+    ec: Mapped[str] = mapped_column(String(1))
+
+
 parties = cast(Table, Party.__table__)
 locations = cast(Table, Location.__table__)
 products = cast(Table, Product.__table__)
@@ -236,6 +274,8 @@ stock = cast(Table, Stock.__table__)
 lot_links = cast(Table, LotLink.__table__)
 lot_events = cast(Table, LotEvent.__table__)
 shipments = cast(Table, Shipment.__table__)
+label_keys = cast(Table, LabelKey.__table__)
+label_issuances = cast(Table, LabelIssuance.__table__)
 
 PROJECTION_TABLES = (shipments, lot_events, lot_links, stock, lots, events)
 """In deletion order (children first), for a rebuild."""
