@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -276,22 +277,33 @@ def _serve(obj: Context, host: str, port: int, threads: int, workers: int = 1) -
 @handle_errors
 def demo(obj: Context, no_serve: bool, host: str, port: int) -> None:
     """Initialise the default database, load the demo ledger, and serve the web app."""
-    from tracefood.demo import load_demo
+    from tracefood.demo import demo_labels, load_demo
+    from tracefood.ledger.label_store import LabelKeys, load_master
 
     ctx = click.get_current_context()
     ctx.invoke(init)
+    s = obj.settings
+    base = f"http://{host}:{port}"
+    if s["PUBLIC_URL"] == tf_config.default_of("PUBLIC_URL"):
+        # labels must open the app being served; a configured PUBLIC_URL wins
+        s["PUBLIC_URL"] = base
+        os.environ[tf_config.ENV_PREFIX + "PUBLIC_URL"] = base
     ledger = obj.open_ledger()
     try:
-        result = load_demo(ledger, Path(obj.settings["HOME"]))
+        result = load_demo(ledger, Path(s["HOME"]))
+        master = load_master(s["LABEL_MASTER_KEY"], Path(s["LABEL_MASTER_KEY_FILE"]))
+        labels = demo_labels(ledger, LabelKeys(ledger.engine, master), s["PUBLIC_URL"])
         cp = ledger.checkpoint()
     finally:
         ledger.close()
     click.echo(f"demo: {result.appended} events recorded, {result.existing} already present (ledger size {cp.size})")
-    base = f"http://{host}:{port}"
     click.echo("open:")
     click.echo(f"  {base}/            sign in with a token below (producer pages, French and English)")
     click.echo(f"  {base}/api/v1/openapi.json")
     click.echo(f"  {base}/api/v1/ledger/checkpoint")
+    click.echo("signed labels (open on a phone, or: tracefood label verify URL):")
+    for url, what in labels:
+        click.echo(f"  {what}:\n    {url}")
     click.echo("tokens (Authorization: Bearer ...; also the sign-in form):")
     for name, token in result.tokens.items():
         click.echo(f"  {name:38} {token}")
@@ -307,9 +319,10 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def _add_supply_commands() -> None:
+    from tracefood.cli_labels import COMMANDS as LABEL_COMMANDS
     from tracefood.cli_supply import COMMANDS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *LABEL_COMMANDS):
         main.add_command(command)
 
 

@@ -88,6 +88,10 @@ SETTINGS: tuple[Setting, ...] = (
 _NAMES = {s.name for s in SETTINGS}
 
 
+def default_of(name: str) -> Any:
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
 def default_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "tracefood"

@@ -23,9 +23,29 @@ from typing import Any
 
 from tracefood.demo_data import LOCATIONS, PARTIES, PRODUCTS, TOKENS, scenario
 from tracefood.errors import Conflict
-from tracefood.ledger import Ledger
+from tracefood.ledger import Ledger, label_store
 from tracefood.ledger.capture import EventStore
+from tracefood.ledger.label_store import LabelKeys
 from tracefood.ledger.registry import OPERATOR, Actor, Registry
+
+DEMO_LABELS = (
+    ("https://id.gs1.org/01/17541004000141/10/SR-0815-A", "salad mix lot, active"),
+    ("https://id.gs1.org/01/17541004000141/10/SR-0815-B", "salad mix lot, on hold after a failed test"),
+    ("https://id.gs1.org/01/07541001000116/10/RB-0812", "romaine harvest lot"),
+    ("https://id.gs1.org/00/075410000000000421", "the sealed container that crossed at Lacolle"),
+)
+
+
+def demo_labels(ledger: Ledger, keys: LabelKeys, base_url: str) -> list[tuple[str, str]]:
+    """A label for a few demo lots (issued once per base URL; later runs reuse them)."""
+    out = []
+    for lot, what in DEMO_LABELS:
+        earlier = [
+            i["url"] for i in label_store.issuances(ledger.engine, subject=lot) if i["url"].startswith(base_url + "/")
+        ]
+        url = earlier[0] if earlier else label_store.issue(ledger.engine, keys, lot, OPERATOR, base_url).url
+        out.append((url, what))
+    return out
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from tracefood.ledger import Ledger
 from tracefood.web import ledger_ext
 from tracefood.web.app import create_app
 
+LABEL_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
+
 
 @pytest.fixture
 def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
@@ -21,7 +24,14 @@ def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple
     ledger = Ledger.open(migrated.url, key_file=key_file)
     world = build_world(ledger, tokens=True)
     app = create_app(
-        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
+        {
+            "DATABASE_URL": migrated.url,
+            "LEDGER_KEY_FILE": str(key_file),
+            "SECRET_KEY": "t",
+            "HOME": str(tmp_path),
+            "LABEL_MASTER_KEY": LABEL_MASTER_KEY,
+            "PUBLIC_URL": "http://localhost",
+        }
     )
     yield app.test_client(), world
     ledger_ext.close(app)

@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import func, select
 
 from tests.conftest import Database
+from tests.web.conftest import LABEL_MASTER_KEY
 from tracefood.demo import load_demo
 from tracefood.ledger import Ledger
 from tracefood.ledger.tables import registry_audit
@@ -55,6 +56,7 @@ ADMIN_ONLY = {
     *(f"POST /api/v1/{kind}" for kind in ("parties", "locations", "products")),
     *(f"PATCH /api/v1/{kind}/{{item_id}}" for kind in ("parties", "locations", "products")),
 }
+SCAN_PAGES = ("/01/", "/00/")
 WRITERS_ONLY = {"POST /api/v1/events", "POST /epcis/capture"}
 MAX_EXAMPLES = 25  # per operation and generation mode (so 50+ per operation) for an actor past the gate
 AT_THE_GATE = 5  # per operation, valid data only (the gate never reads the input)
@@ -83,9 +85,13 @@ class Served:
 def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[Served]:
     ledger = Ledger.open(migrated.url, key_file=key_file)
     tokens = load_demo(ledger, tmp_path).tokens
-    app = create_app(
-        {"DATABASE_URL": migrated.url, "LEDGER_KEY_FILE": str(key_file), "SECRET_KEY": "t", "HOME": str(tmp_path)}
-    )
+    settings = {
+        "DATABASE_URL": migrated.url,
+        "LEDGER_KEY_FILE": str(key_file),
+        "SECRET_KEY": "t",
+        "HOME": str(tmp_path),
+    }
+    app = create_app(settings | {"LABEL_MASTER_KEY": LABEL_MASTER_KEY})
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=schemathesis.Config())
     yield Served(app, ledger, tokens, schema)
     ledger_ext.close(app)
@@ -117,6 +123,8 @@ def check_case(served: Served, case: Case, actor: str) -> None:
     headers = served.bearer(actor) or None
     if headers is None and case.headers:
         case.headers.pop("Authorization", None)  # "no token" means no header at all
+    if case.path.startswith(SCAN_PAGES):  # pages for phones, JSON (and problems) for clients that ask
+        headers = (headers or {}) | {"Accept": "application/json"}
     before = served.state()
     response = case.call(headers=headers)
     after = served.state()

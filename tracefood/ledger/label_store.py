@@ -29,12 +29,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from tracefood.errors import Conflict, LedgerKeyError, NotFound
-from tracefood.ledger import db, labels
+from tracefood.ledger import db, labels, tree
 from tracefood.ledger.capture import stored_event
-from tracefood.ledger.identifiers import IdentifierError, parse_id
+from tracefood.ledger.digital_link import parse_digital_link
+from tracefood.ledger.identifiers import GS1_RESOLVER, IdentifierError, parse_id
 from tracefood.ledger.labels import Issued, KeyRecord, LabelError, Subject, SubjectRecord
 from tracefood.ledger.models import entries
 from tracefood.ledger.note import Signer
@@ -293,7 +294,7 @@ def custodians(conn: Connection, lot_id: int, producer: str | None) -> frozenset
 
 _HOLD = ("recalled", "on_hold")
 _RANK = {"on_hold": 1, "recalled": 2}
-_FLAGGED = ("https://ref.gs1.org/cbv/Disp-recalled", "https://ref.gs1.org/cbv/Disp-non_conformant")
+_FLAGGED = ("recalled", "non_conformant", "damaged", "expired")  # as the projections set lots.status
 
 
 def subject_record(conn: Connection, key: str) -> SubjectRecord | None:
@@ -317,7 +318,7 @@ def subject_record(conn: Connection, key: str) -> SubjectRecord | None:
 
 def _flag_event(conn: Connection, lot_id: int, status: str) -> dict[str, Any] | None:
     """The latest event that put the lot on hold or recalled it, with its class and reason."""
-    wanted = ("https://ref.gs1.org/cbv/Disp-recalled",) if status == "recalled" else _FLAGGED
+    wanted = ("recalled",) if status == "recalled" else _FLAGGED
     row = conn.execute(
         select(events.c.seq, events.c.event_id, events.c.event_time, events.c.disposition, events.c.party_id)
         .join(lot_events, lot_events.c.seq == events.c.seq)
@@ -335,7 +336,7 @@ def _flag_event(conn: Connection, lot_id: int, status: str) -> dict[str, Any] | 
         "seq": row.seq,
         "time": row.event_time,
         "by": row.party_id,
-        "disposition": row.disposition.rsplit("-", 1)[-1] if row.disposition else None,
+        "disposition": row.disposition,
         "recall_id": event.get("tf:recallId"),
         "class": event.get("tf:recallClass"),
         "reason": event.get("tf:reason") or event.get("tf:recallReason"),
@@ -402,7 +403,13 @@ class IssuedLabel:
 
 
 def resolve_subject(identifier: str) -> Subject:
-    """A lot or logistic unit id in any accepted form (URN, Digital Link, element path)."""
+    """A lot or logistic unit id: an EPC URN, a Digital Link on any domain, a Digital Link path
+    (``/01/{gtin}/10/{lot}``, ``/00/{sscc}``) or a bare 18-digit SSCC."""
+    identifier = identifier.strip()
+    if len(identifier) == 18 and identifier.isascii() and identifier.isdigit():
+        identifier = f"{GS1_RESOLVER}/00/{identifier}"
+    elif identifier.startswith("/"):
+        identifier = GS1_RESOLVER + identifier
     try:
         ident = parse_id(identifier)
     except IdentifierError as exc:
@@ -446,8 +453,14 @@ def issue(
         if not signer or signer not in custodians(conn, row.id, row.party_id):
             what = subject.lot or subject.sscc
             raise Forbidden(f"{signer} never produced or held {what}: only its producers and holders may label it")
+        unsigned = labels.unsigned_url(base_url, subject, attributes)
+        try:
+            parse_digital_link(unsigned)
+        except IdentifierError as exc:
+            where = "attributes" if attributes else "TRACEFOOD_PUBLIC_URL"
+            raise LabelError(f"{where}: {exc.reason}", errors=[{"field": where, "reason": exc.reason}]) from None
         kid, private = keys.signing_key(conn, signer, actor)
-        url = labels.sign(labels.unsigned_url(base_url, subject, attributes), kid, private)
+        url = labels.sign(unsigned, kid, private)
         signature = url.rsplit(".", 1)[1]
         seq = conn.execute(
             insert(label_issuances)
@@ -534,6 +547,18 @@ def trust_list(engine: Engine, signer: Signer, *, base_url: str, hours: float) -
         signer=signer,
         hours=hours,
     )
+
+
+def trust_fingerprint(engine: Engine) -> tuple[int, ...]:
+    """Changes whenever the trust list's content may change: a new entry (a recall, a hold),
+    a label issued, a key created, rotated out or revoked."""
+    with db.read_snapshot(engine) as conn:
+        size = tree.size(conn)
+        issued = conn.execute(select(func.max(label_issuances.c.seq))).scalar() or 0
+        keys = conn.execute(
+            select(func.count(), func.count(label_keys.c.retired_at), func.count(label_keys.c.revoked_at))
+        ).one()
+    return (size, issued, *keys)
 
 
 def jwks(engine: Engine) -> dict[str, Any]:

@@ -12,10 +12,12 @@ from flask import Flask, jsonify, request
 from tracefood import __version__
 from tracefood import config as tf_config
 from tracefood.errors import InvalidParameter
+from tracefood.web import inspect as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web import ledger_ext, problems
 from tracefood.web.api import api
 from tracefood.web.epcis import epcis
 from tracefood.web.events_api import events_api
+from tracefood.web.labels_api import labels_api
 from tracefood.web.pages import pages
 
 
@@ -31,6 +33,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(events_api)
     app.register_blueprint(epcis)
+    app.register_blueprint(labels_api)
     app.register_blueprint(pages)
 
     @app.before_request

@@ -11,12 +11,13 @@ from flask import Flask, current_app
 from tracefood.errors import TraceFoodError
 from tracefood.ledger import Ledger, tree
 from tracefood.ledger import db as ledger_db
+from tracefood.ledger.label_store import LabelKeys, load_master
 
 _KEY = "tracefood.ledger"
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[_KEY] = {"ledger": None, "lock": threading.Lock()}
+    app.extensions[_KEY] = {"ledger": None, "lock": threading.Lock(), "label_keys": None}
 
     @app.teardown_appcontext
     def _noop(_exc: BaseException | None) -> None:  # connections are returned per call
@@ -40,6 +41,21 @@ def get_ledger() -> Ledger:
                 )
     ledger: Ledger = state["ledger"]
     return ledger
+
+
+def get_label_keys() -> LabelKeys:
+    """The parties' label keys, unsealed with the instance's master key (503 with advice if
+    there is none: ``tracefood init`` creates it)."""
+    state = current_app.extensions[_KEY]
+    if state["label_keys"] is None:
+        ledger = get_ledger()
+        s = current_app.config["TRACEFOOD"]
+        master = load_master(s["LABEL_MASTER_KEY"], Path(s["LABEL_MASTER_KEY_FILE"]))
+        with state["lock"]:
+            if state["label_keys"] is None:
+                state["label_keys"] = LabelKeys(ledger.engine, master)
+    keys: LabelKeys = state["label_keys"]
+    return keys
 
 
 def health() -> dict[str, Any]:

@@ -271,7 +271,12 @@ def lots() -> str:
     location_ids = {loc["uri"]: loc["id"] for loc in reg.list("location")}
     rows = list_lots(get_ledger().engine, party_id=actor.party_id) if actor.party_id else []
     return render_template(
-        "lots.html", lots=rows, products=products, location_ids=location_ids, may_record=actor.role == "producer"
+        "lots.html",
+        lots=rows,
+        products=products,
+        location_ids=location_ids,
+        may_record=actor.role == "producer",
+        may_label=actor.role in ("producer", "carrier", "admin"),
     )
 
 

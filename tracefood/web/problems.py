@@ -19,7 +19,14 @@ API_PREFIXES = ("/api/", "/epcis")
 
 
 def wants_problem() -> bool:
-    return request.path.startswith(API_PREFIXES)
+    """API routes, and any route whose client prefers JSON to HTML (label URLs asked for JSON)."""
+    if request.path.startswith(API_PREFIXES):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
+    return (
+        best in ("application/json", PROBLEM_JSON)
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def render(problem: dict[str, Any]) -> Response:

@@ -1,0 +1,185 @@
+"""The label page in a real browser (Debian's Chromium through Playwright) against `tracefood
+serve` with the demo chain: the page checks the signature itself (WebCrypto Ed25519) and shows
+the server's verdict; a genuine label reads "verified" in English and in French, a recalled lot
+shows the red banner, a forged label is refused with its reason, and every event shown is proven
+in the signed checkpoint. SQLite only: the verdicts are covered on both engines elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from tests.web.test_browser import chromium, free_port
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:  # test_browser.py already skips or fails the run for this
+    pytest.skip("playwright is not installed (pip install -e .[test])", allow_module_level=True)
+
+
+class Demo:
+    def __init__(self, base: str, labels: dict[str, str], tokens: dict[str, str]) -> None:
+        self.base, self.labels, self.tokens = base, labels, tokens
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    chromium()
+    home = tmp_path_factory.mktemp("labels")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
+    env |= {"TRACEFOOD_HOME": str(home), "TRACEFOOD_DATABASE_URL": f"sqlite:///{home / 'tracefood.db'}"}
+    cli = [sys.executable, "-m", "tracefood"]
+    out = subprocess.run([*cli, "demo", "--no-serve", "--port", str(port)], env=env, check=True,
+                         capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+    found = dict(re.findall(r"  ([^\n]+):\n    (http\S+)", out))
+    labels = {
+        "active": found["salad mix lot, active"],
+        "hold": found["salad mix lot, on hold after a failed test"],
+        "container": found["the sealed container that crossed at Lacolle"],
+    }
+    assert all(url.startswith(base + "/") for url in labels.values()), labels  # the demo labels the served app
+    tokens = json.loads((home / "demo-tokens.json").read_text())
+    process = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=5):  # noqa: S310 (localhost)
+                    break
+            except OSError:
+                time.sleep(0.05)
+        yield Demo(base, labels, tokens)
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    assert b"Traceback" not in err, err.decode()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--headless=new"])
+        yield launched
+        launched.close()
+
+
+def scan(browser: Browser, url: str, locale: str) -> Page:
+    """Open the label on a phone-sized screen, as a camera app would, and wait for the verdict."""
+    context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", re.compile(r"genuine|refused|unknown"))
+    assert errors == []
+    return page
+
+
+def test_label_page__genuine_in_english_and_french(demo: Demo, browser: Browser) -> None:
+    page = scan(browser, demo.labels["active"], "en-CA")
+    expect(page.locator("#verdict-title")).to_have_text("Genuine label — verified")
+    expect(page.locator("#check-local .check-result")).to_have_attribute("data-state", "ok")
+    expect(page.locator("#check-server .check-result")).to_have_attribute("data-state", "ok")
+    expect(page.locator("#verdict-detail")).to_contain_text("Salades Richelieu")
+    expect(page.locator("#lot-code")).to_have_text("SR-0815-A")
+    events = page.locator("li.event").count()
+    assert events >= 3
+    expect(page.locator("#proof-summary")).to_have_text(f"{events} of {events} events proven.")
+    expect(page.locator('.proof-result[data-state="ok"]')).to_have_count(events)
+    page.context.close()
+
+    page = scan(browser, demo.labels["active"], "fr-CA")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#verdict-title")).to_have_text("Étiquette authentique — vérifiée")
+    expect(page.locator("#check-local .check-result")).to_contain_text("vérifiée")
+    expect(page.locator("#proof-summary")).to_have_text(f"{events} événements sur {events} prouvés.")
+    page.context.close()
+
+
+def test_label_page__forged_label_is_refused(demo: Demo, browser: Browser) -> None:
+    genuine = demo.labels["active"]
+    page = scan(browser, genuine.replace("SR-0815-A#", "SR-0815-B#"), "en-CA")
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "refused")
+    expect(page.locator("#verdict-title")).to_have_text("Label refused — do not trust it")
+    expect(page.locator("#verdict-detail")).to_contain_text("the lot code was changed")
+    expect(page.locator("#check-local .check-result")).to_have_attribute("data-state", "failed")
+    page.context.close()
+
+    page = scan(browser, genuine[:-6], "fr-CA")  # truncated signature
+    expect(page.locator("#verdict-title")).to_have_text("Étiquette refusée — ne vous y fiez pas")
+    expect(page.locator("#verdict-detail")).to_contain_text("la signature est tronquée")
+    page.context.close()
+
+    page = scan(browser, genuine.replace("17541004000141", "17541004000158"), "en-CA")  # GTIN changed
+    expect(page.locator("#unknown-banner")).to_be_visible()
+    expect(page.locator("#verdict-detail")).to_contain_text("the GTIN was changed")
+    page.context.close()
+
+
+def test_label_page__hold_then_recall_banner(demo: Demo, browser: Browser) -> None:
+    page = scan(browser, demo.labels["hold"], "en-CA")
+    expect(page.locator("#hold-banner")).to_be_visible()
+    expect(page.locator("#verdict-title")).to_have_text("Genuine label — verified — lot ON HOLD")
+    page.context.close()
+
+    recall = {
+        "@context": [
+            "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+            {"tf": "https://tracefood.org/epcis/"},
+        ],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-08-18T00:00:00Z",
+        "epcisBody": {
+            "eventList": [
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-08-18T09:00:00-04:00",
+                    "eventTimeZoneOffset": "-04:00",
+                    "action": "OBSERVE",
+                    "quantityList": [{"epcClass": "https://id.gs1.org/01/17541004000141/10/SR-0815-B"}],
+                    "bizStep": "holding",
+                    "disposition": "recalled",
+                    "readPoint": {"id": "https://id.gs1.org/414/7541000001046"},
+                    "tf:recallId": "R-2026-0815",
+                    "tf:recallClass": "I",
+                    "tf:reason": "Listeria monocytogenes",
+                }
+            ]
+        },
+    }
+    request = urllib.request.Request(  # noqa: S310 (localhost)
+        demo.base + "/epcis/capture",
+        data=json.dumps(recall).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {demo.tokens['salades-richelieu:producer']}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (localhost)
+        assert response.status == 202
+
+    for locale, title, words in (
+        ("en-CA", "Genuine label — verified — PRODUCT RECALLED", "RECALLED — do not sell or eat"),
+        ("fr-CA", "Étiquette authentique — vérifiée — PRODUIT RAPPELÉ", "RAPPELÉ — ne pas vendre ni consommer"),
+    ):
+        page = scan(browser, demo.labels["hold"], locale)
+        banner = page.locator("#recall-banner")
+        expect(banner).to_be_visible()
+        expect(banner).to_contain_text(words)
+        expect(banner).to_contain_text("Listeria monocytogenes")
+        expect(page.locator("#verdict-title")).to_have_text(title)
+        color = banner.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert color == "rgb(179, 38, 30)", color  # red
+        page.context.close()
