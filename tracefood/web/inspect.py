@@ -127,8 +127,8 @@ def _unknown(subject: labels.Subject) -> Any:
     if wants_json():
         raise NotFound(f"the ledger has no {subject.kind} {what}", errors=[{"field": "id", "reason": "unknown"}],
                        verdict=_header_verdict())  # fmt: skip
-    data = {"unknown": True, "subject": subject.to_json(), "status": None, "info": {}, "history": [], "checkpoint": None}
-    html = render_template("label.html", d=data, subject=subject, reasons=_reason_texts(), actor=None)
+    data = {"unknown": True, "subject": subject.to_json(), "status": None, "info": {}, "history": []}
+    html = render_template("label.html", d=data | {"checkpoint": None}, subject=subject, reasons=_reason_texts())
     return _secure(Response(html, status=404))
 
 
