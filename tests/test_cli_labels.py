@@ -133,14 +133,22 @@ def test_cli__offline_with_a_fetched_trust_list(served: Env) -> None:
     ok = cli.run("label", "verify", str(png), "--trust-list", str(trust), "--ledger-key", key, **offline)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert one_line(ok).startswith("GENUINE")
-    json_out = cli.run("label", "verify", url, "--trust-list", str(trust), "--json", **offline)
+    pinned = offline | {"TRACEFOOD_TRUSTED_LEDGER_KEY": key}
+    json_out = cli.run("label", "verify", url, "--trust-list", str(trust), "--json", **pinned)
     assert '"source": "trust-list"' in json_out.stdout and json_out.returncode == 0
+    # an unpinned trust list proves nothing: refused
+    unpinned = cli.run("label", "verify", url, "--trust-list", str(trust), **offline)
+    assert unpinned.returncode == 1 and "pin the ledger's verifier key" in one_line(unpinned)
+    # offline forgeries get their reasons too
+    for forged, words in ((url.replace("SR-0815-A#", "SR-0815-B#"), "lot was changed"), (url[:-3], "truncated")):
+        result = cli.run("label", "verify", forged, "--trust-list", str(trust), **pinned)
+        assert result.returncode == 1 and words in one_line(result)
     # a revocation reaches the border with the next trust list
     kid = url.split("#1.")[1][:12]
     assert cli.run("label", "revoke-key", kid, "--reason", "stolen printer").returncode == 0
-    assert cli.run("label", "verify", str(png), "--trust-list", str(trust), **offline).returncode == 0  # stale list
-    assert cli.run("trust-list", "fetch", cli.base + "/api/v1/trust-list", "-o", str(trust)).returncode == 0
-    refused = cli.run("label", "verify", str(png), "--trust-list", str(trust), **offline)
+    assert cli.run("label", "verify", str(png), "--trust-list", str(trust), **pinned).returncode == 0  # stale list
+    assert cli.run("trust-list", "fetch", cli.base + "/api/v1/trust-list", "-o", str(trust), **pinned).returncode == 0
+    refused = cli.run("label", "verify", str(png), "--trust-list", str(trust), **pinned)
     assert refused.returncode == 1 and "revoked" in one_line(refused) and "stolen printer" in refused.stdout
     # a pinned key that is not the ledger's is refused, and nothing is written
     other = cli.home / "other.txt"
@@ -173,19 +181,25 @@ def test_cli__bad_input_is_one_line(cli: Env) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_cli__expired_trust_list_is_refused(cli: Env, tmp_path: Path) -> None:
+def test_cli__expired_or_foreign_trust_lists_are_refused(cli: Env, tmp_path: Path) -> None:
     from tracefood.ledger import Ledger, label_store
+    from tracefood.ledger.note import Signer
 
+    url = cli.run("label", "issue", SALAD_A).stdout.strip()
     ledger = Ledger.open(cli.env["TRACEFOOD_DATABASE_URL"], key_file=cli.home / "ledger.key")
     try:
-        note = label_store.trust_list(ledger.engine, ledger.signer, base_url=cli.base, hours=-1)
+        stale = label_store.trust_list(ledger.engine, ledger.signer, base_url=cli.base, hours=-1)
+        impostor = Signer.generate(ledger.signer.name)  # same name, another key
+        foreign = label_store.trust_list(ledger.engine, impostor, base_url=cli.base, hours=1)
+        (tmp_path / "ledger.pub").write_text(ledger.signer.verifier.encode() + "\n")
     finally:
         ledger.close()
-    stale = tmp_path / "stale.txt"
-    stale.write_text(note)
-    url = cli.run("label", "issue", SALAD_A).stdout.strip()
-    result = cli.run("label", "verify", url, "--trust-list", str(stale))
-    assert result.returncode == 1 and "expired" in one_line(result)
+    pinned = {"TRACEFOOD_TRUSTED_LEDGER_KEY": str(tmp_path / "ledger.pub")}  # a file holding the key
+    for name, note, words in (("stale", stale, "expired"), ("foreign", foreign, "not the pinned key")):
+        path = tmp_path / f"{name}.txt"
+        path.write_text(note)
+        result = cli.run("label", "verify", url, "--trust-list", str(path), **pinned)
+        assert result.returncode == 1 and words in one_line(result), name
 
 
 def test_cli__keys_list_and_rotate(cli: Env) -> None:

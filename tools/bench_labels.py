@@ -35,8 +35,10 @@ import argparse
 import base64
 import datetime as dt
 import gc
+import http.client
 import io
 import json
+import math
 import os
 import platform
 import random
@@ -49,6 +51,10 @@ from importlib import metadata
 from pathlib import Path
 from statistics import median
 from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
@@ -56,16 +62,28 @@ if str(REPO) not in sys.path:  # run as a script from anywhere
 
 from tracefood import label_render as lr  # noqa: E402 (after the path fix above)
 
+sys.path.insert(0, str(REPO / "tools"))
+import bench_ingest  # noqa: E402  (the ingest benchmark's chain builds the big ledger)
+
 PNG_TARGET_MS = 9.0
 PACKAGES = ("segno", "qrcode", "zxing-cpp", "reportlab", "pillow", "pypdfium2")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
     url: str
     text: lr.LabelText
     seconds: float  # time budget per case
     quick: bool
+    scan_events: int = 1_000_000
+    labelled: int = 200
+    cache: Path = REPO / "bench-results" / "cache"
+    _ledger: Any = None
+
+    def ledger(self) -> ScanLedger:
+        if self._ledger is None:
+            self._ledger = build_scan_ledger(self.scan_events, self.labelled, self.cache)
+        return self._ledger  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class Row:
     p50_ms: float  # median latency of one call
     calls: int
     note: str = ""
+    p95_ms: float | None = None
+    max_ms: float | None = None
 
 
 def typical_url(seed: int = 20260815) -> str:
@@ -107,7 +127,11 @@ def measure(section: str, case: str, fn: Callable[[], object], ctx: Context, not
         fn()
         times.append(time.perf_counter() - t0)
     total = time.perf_counter() - started
-    return Row(section, case, len(times) / total, median(times) * 1000, len(times), note)
+    ordered = sorted(times)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return Row(
+        section, case, len(times) / total, median(times) * 1000, len(times), note, p95 * 1000, ordered[-1] * 1000
+    )
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -175,9 +199,195 @@ def decode_rows(ctx: Context) -> list[Row]:
     ]
 
 
+def sign_rows(ctx: Context) -> list[Row]:
+    """Labels issued per second: Ed25519 signing alone, signing + PNG (both encoders) and
+    signing + SVG with the key in memory, then the whole issuance through the database
+    (custody check, key unsealed once, issuance log insert) + PNG."""
+    from tracefood.ledger import label_store, labels
+
+    scan = ctx.ledger()
+    private = Ed25519PrivateKey.generate()
+    kid = labels.key_id(labels.raw_public(private.public_key()))
+    unsigned = ctx.url.split("#")[0]
+    lots = iter(scan.label_ids * 1000)
+
+    def issue_png() -> bytes:
+        issued = label_store.issue(scan.engine, scan.keys, next(lots), bench_ingest.ACTOR, scan.base)
+        return lr.render(issued.url, "png")
+
+    cases: list[tuple[str, Callable[[], object], str]] = [
+        ("sign only", lambda: labels.sign(unsigned, kid, private), "Ed25519 over the URL (cryptography)"),
+        ("sign + png segno", lambda: lr.render(labels.sign(unsigned, kid, private), "png", engine="segno"), "default"),
+        ("sign + png qrcode", lambda: lr.render(labels.sign(unsigned, kid, private), "png", engine="qrcode"), ""),
+        ("sign + svg", lambda: lr.render(labels.sign(unsigned, kid, private), "svg"), "default engine"),
+        ("issue + png (database)", issue_png, f"label_store.issue on the {scan.events:,}-event SQLite ledger"),
+    ]
+    return [measure("sign", name, fn, ctx, note) for name, fn, note in cases]
+
+
+def verify_rows(ctx: Context) -> list[Row]:
+    """Verifications per second of a label URL: offline from a signed trust list (the border
+    verifier), and online against the database (the server's verdict)."""
+    from tracefood.ledger import label_store, labels
+
+    scan = ctx.ledger()
+    built = time.perf_counter()
+    note = label_store.trust_list(scan.engine, scan.ledger.signer, base_url=scan.base, hours=24)
+    built = time.perf_counter() - built
+    trust = labels.TrustList.open(note)
+    online = label_store.DbTrust(scan.engine)
+    good = scan.label_urls[0]
+    forged = good.replace("#1.", "#1.").rsplit(".", 1)[0] + "." + "A" * 86
+    for url, want in ((good, "genuine"), (forged, "bad_signature")):
+        got = labels.verify(url, trust).reason
+        if got != want:
+            raise SystemExit(f"verify check failed: {want} label verified as {got}")
+    size = f"trust list {len(note) / 1024:,.0f} KiB, {len(trust.document['issued']):,} labels, built in {built:.2f} s"
+    cases: list[tuple[str, Callable[[], object], str]] = [
+        ("offline, genuine", lambda: labels.verify(good, trust), size),
+        ("offline, forged", lambda: labels.verify(forged, trust), "bad signature: issuance log consulted"),
+        ("online, genuine", lambda: labels.verify(good, online), f"DbTrust on the {scan.events:,}-event ledger"),
+    ]
+    return [measure("verify", name, fn, ctx, note) for name, fn, note in cases]
+
+
+def scan_rows(ctx: Context) -> list[Row]:
+    """The scan page against the served app (``tracefood serve``, 2 workers) on the big ledger:
+    one keep-alive client asking for random labelled lots, HTML and JSON, and the verdict API."""
+    scan = ctx.ledger()
+    port = bench_ingest.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")} | scan.env
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tracefood", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    rng = random.Random(7)
+    try:
+        conn = _connect(port)
+        paths = [urlsplit(u).path for u in scan.label_urls]
+        fragments = [u.split("#", 1)[1] for u in scan.label_urls]
+
+        def get(path: str, headers: dict[str, str]) -> None:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise SystemExit(f"scan page {path} answered {response.status}: {body[:200]!r}")
+
+        def page() -> None:
+            get(rng.choice(paths), {"Accept": "text/html", "Accept-Language": "fr-CA"})
+
+        def page_json() -> None:
+            i = rng.randrange(len(paths))
+            get(paths[i], {"Accept": "application/json", "Label-Signature": fragments[i]})
+
+        def verdict() -> None:
+            body = json.dumps({"url": rng.choice(scan.label_urls).replace(scan.base, f"http://127.0.0.1:{port}")})
+            conn.request("POST", "/api/v1/labels/verify", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+
+        where = f"{scan.events:,} events, {len(paths)} labelled lots"
+        return [
+            measure("scan", "page (HTML)", page, ctx, where),
+            measure("scan", "page (JSON + verdict)", page_json, ctx, "Label-Signature header"),
+            measure("scan", "POST /labels/verify", verdict, ctx, "what the page's script asks"),
+        ]
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+        if b"Traceback" in err:
+            print(err.decode(), file=sys.stderr)
+
+
+def _connect(port: int) -> http.client.HTTPConnection:
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return conn
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the served app did not start")
+
+
+# -- the big ledger (built once per size, kept in bench-results/cache) ---------------------------
+
+
+@dataclass
+class ScanLedger:
+    events: int
+    url: str
+    ledger: Any
+    keys: Any
+    base: str
+    env: dict[str, str]
+    label_urls: list[str]
+    label_ids: list[str]
+
+    @property
+    def engine(self) -> Any:
+        return self.ledger.engine
+
+
+def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
+    """A SQLite ledger of ``events`` events from the ingest benchmark's chain, recorded through
+    the public EventStore in batches of 1,000, with ``labelled`` case lots labelled."""
+    from tracefood.ledger import Ledger, db, label_store
+    from tracefood.ledger.keys import create_key
+
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"scan-{events}.db"
+    key_file, master_file = cache / f"scan-{events}.key", cache / f"scan-{events}.master"
+    url = f"sqlite:///{path}"
+    base = "https://trace.example.qc.ca"
+    if not path.exists():
+        for stale in (key_file, master_file):
+            stale.unlink(missing_ok=True)
+        create_key(key_file, bench_ingest.KEY_ORIGIN)
+        label_store.ensure_master(master_file)
+        bench_ingest._init(url)
+        ledger = Ledger.open(url, key_file=key_file, sqlite_synchronous="NORMAL")
+        _log(f"building a {events:,}-event ledger in {path} (once; kept for later runs)")
+        bench_ingest.measure_readable(ledger, events, bench_ingest.BATCH)
+        ledger.close()
+    ledger = Ledger.open(url, key_file=key_file, sqlite_synchronous="NORMAL")
+    if ledger.size() < events:
+        raise SystemExit(f"{path} holds {ledger.size():,} events, not {events:,}: delete it to rebuild")
+    keys = label_store.LabelKeys(ledger.engine, label_store.load_master(None, master_file))
+    units = max(1, events // bench_ingest.UNIT)
+    rng = random.Random(20261128)
+    picked = sorted(rng.sample(range(units), min(labelled, units)))
+    ids = [f"https://id.gs1.org/01/{bench_ingest._gs1('1754100100018')}/10/C{u:08d}" for u in picked]
+    urls = []
+    with db.read_snapshot(ledger.engine) as conn:
+        done = {r[0]: r[1] for r in conn.execute(text("SELECT subject, url FROM label_issuances ORDER BY seq"))}
+    for lot in ids:
+        urls.append(done.get(lot) or label_store.issue(ledger.engine, keys, lot, bench_ingest.ACTOR, base).url)
+    env = {
+        "TRACEFOOD_HOME": str(cache),
+        "TRACEFOOD_DATABASE_URL": url,
+        "TRACEFOOD_LEDGER_KEY_FILE": str(key_file),
+        "TRACEFOOD_LABEL_MASTER_KEY_FILE": str(master_file),
+        "TRACEFOOD_PUBLIC_URL": base,
+        "TRACEFOOD_SQLITE_SYNCHRONOUS": "NORMAL",
+    }
+    return ScanLedger(events, url, ledger, keys, base, env, urls, ids)
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 SECTIONS: list[tuple[str, Callable[[Context], list[Row]]]] = [
     ("render", render_rows),
     ("decode", decode_rows),
+    ("sign", sign_rows),
+    ("verify", verify_rows),
+    ("scan", scan_rows),
 ]
 
 
@@ -196,8 +406,15 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: s
 
 
 def results_table(rows: Sequence[Row]) -> str:
-    cells = [[r.section, r.case, f"{r.per_s:,.1f}", f"{r.p50_ms:.3f}", f"{r.calls:,}", r.note] for r in rows]
-    return render_table(["section", "case", "calls/s", "p50 ms", "calls", "note"], cells, {2, 3, 4})
+    def ms(value: float | None) -> str:
+        return "" if value is None else f"{value:.3f}"
+
+    cells = [
+        [r.section, r.case, f"{r.per_s:,.1f}", ms(r.p50_ms), ms(r.p95_ms), ms(r.max_ms), f"{r.calls:,}", r.note]
+        for r in rows
+    ]
+    headers = ["section", "case", "calls/s", "p50 ms", "p95 ms", "max ms", "calls", "note"]
+    return render_table(headers, cells, {2, 3, 4, 5, 6})
 
 
 def checks(rows: Sequence[Row]) -> dict[str, Any]:
@@ -251,9 +468,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sections", default=",".join(name for name, _ in SECTIONS), help="comma-separated")
     p.add_argument("--url", default=None, help="label URL to render (default: a typical signed label)")
     p.add_argument("--json-out", type=Path, default=Path("bench-results/labels.json"))
+    p.add_argument(
+        "--scan-events", type=int, default=None, help="ledger size for sign/verify/scan (default 10^6; quick 10^4)"
+    )
+    p.add_argument("--labelled", type=int, default=200, help="lots labelled on that ledger")
     args = p.parse_args(argv)
     if args.seconds is None:
         args.seconds = 0.4 if args.quick else 3.0
+    if args.scan_events is None:
+        args.scan_events = 10_000 if args.quick else 1_000_000
     known = {name for name, _ in SECTIONS}
     args.sections = [s for s in args.sections.split(",") if s]
     if unknown := set(args.sections) - known:
@@ -269,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except lr.RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    ctx = Context(url=url, text=TYPICAL_TEXT, seconds=args.seconds, quick=args.quick)
+    ctx = Context(url=url, text=TYPICAL_TEXT, seconds=args.seconds, quick=args.quick,
+                  scan_events=args.scan_events, labelled=args.labelled)  # fmt: skip
     info = machine_info()
     print(f"label URL: {len(url)} characters, QR version {version} at {ec}; {args.seconds:g} s per case\n")
     started = time.monotonic()
@@ -287,7 +511,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     document = {
         "machine": info,
         "command": [Path(sys.executable).name, *sys.argv],
-        "config": {"seconds_per_case": args.seconds, "quick": args.quick, "sections": args.sections},
+        "config": {
+            "seconds_per_case": args.seconds,
+            "quick": args.quick,
+            "sections": args.sections,
+            "scan_events": args.scan_events,
+            "labelled": args.labelled,
+        },
         "label": {"url": url, "length": len(url), "qr_version": version, "ec": ec, "module_px": lr.MODULE_PX},
         "results": [asdict(r) for r in rows],
         "checks": verdict,

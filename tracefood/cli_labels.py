@@ -36,6 +36,8 @@ def _keys(ledger: Any) -> label_store.LabelKeys:
 
 
 def _pinned(value: str | None) -> Verifier | None:
+    """The pinned ledger key: ``--ledger-key``, else TRACEFOOD_TRUSTED_LEDGER_KEY (text or file)."""
+    value = value or _obj().settings["TRUSTED_LEDGER_KEY"]
     if not value:
         return None
     text = Path(value).read_text() if Path(value).is_file() else value
@@ -115,7 +117,9 @@ def _commands() -> None:
         help="Verify offline from this trust list (tracefood trust-list fetch); default: the database.",
     )
     @click.option(
-        "--ledger-key", help="Pin the ledger's verifier key (text or file) the trust list must be signed with."
+        "--ledger-key",
+        help="The ledger's verifier key (text or file) the trust list must be signed with; required with "
+        "--trust-list unless TRACEFOOD_TRUSTED_LEDGER_KEY is set.",
     )
     @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
     @handle_errors
@@ -132,9 +136,15 @@ def _commands() -> None:
         elif "://" not in label:
             raise InvalidParameter("LABEL", f"neither a label URL nor an image file: {label[:80]!r}")
         if trust_file is not None:
-            trust: labels.Trust = labels.TrustList.open(
-                trust_file.read_text(encoding="utf-8"), pinned=_pinned(ledger_key)
-            )
+            pinned = _pinned(ledger_key)
+            if pinned is None:
+                raise InvalidParameter(
+                    "--ledger-key",
+                    "pin the ledger's verifier key (the text of /api/v1/ledger/key, obtained from a source you "
+                    "trust) with --ledger-key or TRACEFOOD_TRUSTED_LEDGER_KEY: a trust list checked only against "
+                    "the key written inside it proves nothing",
+                )
+            trust: labels.Trust = labels.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
             verdict = labels.verify(label, trust, source="trust-list")
         else:
             ledger = _obj().open_ledger(with_key=False)
@@ -213,10 +223,11 @@ def _commands() -> None:
         if len(body) > MAX_TRUST_LIST:
             raise InvalidParameter("URL", f"the trust list is larger than {MAX_TRUST_LIST} bytes")
         text = body.decode("utf-8", errors="strict")
-        trust = labels.TrustList.open(text, pinned=_pinned(ledger_key))
+        pinned = _pinned(ledger_key)
+        trust = labels.TrustList.open(text, pinned=pinned)
         output.write_text(text, encoding="utf-8")
         doc = trust.document
-        pin = "" if ledger_key else f"; not pinned: check the ledger key {doc['ledger_key']}"
+        pin = "" if pinned else f"; not pinned: check the ledger key {doc['ledger_key']} before you pin it"
         click.echo(
             f"{output}: {len(doc['keys'])} keys, {len(doc['subjects'])} lots, {len(doc['issued'])} labels, "
             f"expires {doc['expires_at']}{pin}"

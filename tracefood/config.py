@@ -78,6 +78,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Default: $TRACEFOOD_HOME/label-master.key.",
     ),
     Setting(
+        "TRUSTED_LEDGER_KEY",
+        None,
+        "The ledger verifier key (text of /api/v1/ledger/key, or a file holding it) that offline "
+        "`tracefood label verify --trust-list` and `trust-list fetch` pin the trust list to.",
+    ),
+    Setting(
         "TRUST_LIST_HOURS",
         "72",
         "Validity of the signed trust list served at /api/v1/trust-list, in hours (offline verifiers "

@@ -378,3 +378,62 @@ def test_database_never_holds_a_clear_private_key(world: World, ledger: Ledger) 
         dump = " ".join(str(r) for r in conn.execute(text("SELECT * FROM label_keys")))
     seed = next(iter(keys._unsealed.values())).private_bytes_raw()
     assert seed.hex() not in dump and repr(seed) not in dump
+
+
+# -- found in review --------------------------------------------------------------------------
+
+
+def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) -> None:
+    """A producer that records an observation of another party's lot (a cooling event at its own
+    site) does not become a holder: it cannot label the lot, and its signature is refused."""
+    world.record(
+        "farm-b",
+        {
+            "kind": "cool",
+            "time": t(3),
+            "location": "field-b",
+            "items": [{"product": "romaine", "lot": "A2", "quantity": "1"}],
+        },
+    )
+    with pytest.raises(Forbidden, match="never produced or held"):
+        issue(world, keys, lot="A2", party="farm-b")
+    issue(world, keys, lot="A2")  # farm-a's genuine label: A2 is in the trust list
+    with world.ledger.engine.begin() as conn:
+        kid, private = keys.signing_key(conn, "farm-b", OPERATOR)
+    forged = labels.sign(f"{BASE}/01/{ROMAINE}/10/A2", kid, private)
+    for _, trust in both(world):
+        assert labels.verify(forged, trust).reason == "not_holder"
+    # receivers of a shipment hold it; senders held it
+    with world.ledger.engine.connect() as conn:
+        row = conn.execute(text("SELECT id, party_id FROM lots WHERE key = :k"), {"k": LOT_A1}).one()
+        assert label_store.custodians(conn, row.id, row.party_id) == {"farm-a", "packer"}
+
+
+@pytest.mark.parametrize(
+    ("base", "printed"),
+    [
+        ("http://LocalHost:80/", "http://localhost"),
+        ("HTTPS://Trace.Example.QC.ca:443", "https://trace.example.qc.ca"),
+        ("https://trace.example.qc.ca:8443/tf/", "https://trace.example.qc.ca:8443/tf"),
+    ],
+)
+def test_labels__base_url_is_signed_as_browsers_show_it(world: World, keys: LabelKeys, base: str, printed: str) -> None:
+    url = label_store.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base).url
+    assert url.startswith(f"{printed}/01/{ROMAINE}/10/A1#1.")
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["ftp://x.ca", "https://x.ca.", "https://x.ca/./a", "https://user@x.ca", "https://x.ca/?q=1", "https://é.ca"],
+)
+def test_labels__unusable_base_urls_are_refused(world: World, keys: LabelKeys, base: str) -> None:
+    with pytest.raises(LabelError, match="TRACEFOOD_PUBLIC_URL"):
+        label_store.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base)
+    assert label_store.issuances(world.ledger.engine) == []
+
+
+@pytest.mark.parametrize("attributes", ["x=a#b", "%", "?", "17=261231&&", "17=a'b", "17=%2f"])
+def test_labels__attributes_browsers_would_rewrite_are_refused(world: World, keys: LabelKeys, attributes: str) -> None:
+    with pytest.raises(LabelError, match="attributes"):
+        issue(world, keys, attributes=attributes)
+    assert label_store.issuances(world.ledger.engine) == []

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,8 +28,8 @@ except ImportError:  # test_browser.py already skips or fails the run for this
 
 
 class Demo:
-    def __init__(self, base: str, labels: dict[str, str], tokens: dict[str, str]) -> None:
-        self.base, self.labels, self.tokens = base, labels, tokens
+    def __init__(self, base: str, labels: dict[str, str], tokens: dict[str, str], home: Path) -> None:
+        self.base, self.labels, self.tokens, self.home = base, labels, tokens, home
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                     break
             except OSError:
                 time.sleep(0.05)
-        yield Demo(base, labels, tokens)
+        yield Demo(base, labels, tokens, home)
     finally:
         process.terminate()
         _, err = process.communicate(timeout=30)
@@ -96,7 +97,9 @@ def test_label_page__genuine_in_english_and_french(demo: Demo, browser: Browser)
     events = page.locator("li.event").count()
     assert events >= 3
     expect(page.locator("#proof-summary")).to_have_text(f"{events} of {events} events proven.")
-    expect(page.locator('.proof-result[data-state="ok"]')).to_have_count(events)
+    expect(page.locator("#checkpoint-signature")).to_have_attribute("data-state", "ok")
+    expect(page.locator("#checkpoint-signature")).to_contain_text("verified with the ledger key")
+    expect(page.locator('li.event .proof-result[data-state="ok"]')).to_have_count(events)
     page.context.close()
 
     page = scan(browser, demo.labels["active"], "fr-CA")
@@ -182,4 +185,49 @@ def test_label_page__hold_then_recall_banner(demo: Demo, browser: Browser) -> No
         expect(page.locator("#verdict-title")).to_have_text(title)
         color = banner.evaluate("el => getComputedStyle(el).backgroundColor")
         assert color == "rgb(179, 38, 30)", color  # red
+        page.context.close()
+
+
+def forgeries(demo: Demo) -> dict[str, tuple[str, str]]:
+    """The other forgeries of the issue, made on the demo's own database: forgery -> (URL, the
+    reason the page must show)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tracefood.ledger import Ledger, label_store, labels
+    from tracefood.ledger.registry import OPERATOR
+
+    genuine = demo.labels["active"]
+    unsigned = genuine.split("#")[0]
+    ledger = Ledger.open(f"sqlite:///{demo.home / 'tracefood.db'}")
+    try:
+        keys = label_store.LabelKeys(ledger.engine, label_store.load_master(None, demo.home / "label-master.key"))
+        with ledger.engine.begin() as conn:
+            kid, private = keys.signing_key(conn, "ferme-beauregard", OPERATOR)  # never held the salad lot
+        other_party = labels.sign(unsigned, kid, private)
+        napierville = "https://id.gs1.org/01/17541003000173/10/NAP-26225-01"
+        revoked = label_store.issue(ledger.engine, keys, napierville, OPERATOR, demo.base).url
+        keys.rotate("emballages-napierville", OPERATOR)
+        keys.revoke(revoked.split("#1.")[1][:12], "printer stolen", OPERATOR)
+    finally:
+        ledger.close()
+    return {
+        "unknown key": (
+            labels.sign(unsigned, "ZZZZZZZZZZZZ", Ed25519PrivateKey.generate()),
+            "signed by an unknown key",
+        ),
+        "revoked key": (revoked, "signed with a revoked key"),
+        "another party's key": (other_party, "signed by a party that never held this lot"),
+        "unknown version": (genuine.replace("#1.", "#2."), "unknown label version"),
+        "extra characters": (genuine + "Zz", "extra characters after the signature"),
+    }
+
+
+def test_label_page__every_other_forgery_is_refused_with_its_reason(demo: Demo, browser: Browser) -> None:
+    for name, (url, words) in forgeries(demo).items():
+        page = scan(browser, url, "en-CA")
+        expect(page.locator("#verdict"), name).to_have_attribute("data-verdict", "refused")
+        expect(page.locator("#verdict-title"), name).to_have_text("Label refused — do not trust it")
+        expect(page.locator("#check-server .check-result"), name).to_contain_text(words)
+        if name == "revoked key":
+            expect(page.locator("#verdict-detail")).to_contain_text("printer stolen")
         page.context.close()

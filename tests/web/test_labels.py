@@ -159,6 +159,17 @@ def test_verify__every_forgery_over_the_api_and_the_page(chain: tuple[FlaskClien
         assert html.status_code == page.status_code and b'id="verdict"' in html.data
 
 
+def test_page__json_verdict_for_percent_encoded_lot_codes(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    world.record("farm-a", harvest("7/B&C%", "5", day=4))
+    url = issue(client, world, id=lot_uri(ROMAINE, "7/B&C%")).get_json()["url"]
+    assert "/10/7%2FB%26C%25#" in url
+    path, fragment = url.removeprefix(BASE).split("#")
+    data = client.get(path, headers={"Accept": "application/json", "Label-Signature": fragment}).get_json()
+    assert data["verdict"]["reason"] == "genuine" and data["subject"]["lot"] == "7/B&C%"
+    assert client.post("/api/v1/labels/verify", json={"url": url}).get_json()["reason"] == "genuine"
+
+
 def test_verify__bad_requests(chain: tuple[FlaskClient, World]) -> None:
     client, _ = chain
     for body, field in (({}, "/url"), ({"url": 5}, "/url"), ({"url": "x" * 3000}, "/url")):
@@ -186,7 +197,7 @@ def test_page__public_view_without_personal_information(chain: tuple[FlaskClient
     assert html.count('class="event"') == 3  # harvest, ship, receive
     assert "Field A" in html and "Packhouse" in html  # places are public
     assert "Ferme A" in html  # the producer, as printed on the label
-    for private in ("BOL-1", "Emballeur", "alice@farm-a.example", "urn:uuid", "ni:///"):
+    for private in ("BOL-1", "Emballeur", "alice@farm-a.example", "+1 450 555 0001"):
         assert private not in html, private
     assert "/static/label.js" in html
 
@@ -255,6 +266,7 @@ def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
         ("/00/12345", 400, "sscc"),
         (f"/01/{MIX}/10/NEVER-SEEN", 404, "id"),
         (f"/01/{ROMAINE}/10/{'X' * 30}", 400, "lot"),
+        (f"/01/{ROMAINE}/10/%C3%A9", 400, "lot"),  # not a GS1 lot character
     ],
 )
 def test_page__bad_addresses(chain: tuple[FlaskClient, World], path: str, status: int, field: str) -> None:

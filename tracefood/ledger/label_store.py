@@ -50,6 +50,7 @@ from tracefood.ledger.tables import (
     lots,
     parties,
     products,
+    shipments,
     stock,
 )
 
@@ -285,10 +286,20 @@ def _lot_row(conn: Connection, key: str) -> Any:
 
 
 def custodians(conn: Connection, lot_id: int, producer: str | None) -> frozenset[str]:
-    """The parties that produced, held or recorded anything about the lot."""
+    """The parties that produced or held the lot: its first recorder, every party that has or
+    had stock of it (stock rows stay at zero after the stock leaves), and both ends of its
+    shipments (a received shipment's receiver; the sender). Merely naming a lot in an event
+    (an observation, a border crossing) is not custody."""
     found = {producer} if producer else set()
-    found |= {r[0] for r in conn.execute(select(lot_events.c.party_id).where(lot_events.c.lot_id == lot_id).distinct())}
     found |= {r[0] for r in conn.execute(select(stock.c.party_id).where(stock.c.lot_id == lot_id).distinct())}
+    for sender, receiver, received in conn.execute(
+        select(shipments.c.from_party, shipments.c.to_party, shipments.c.received_seq).where(
+            shipments.c.lot_id == lot_id
+        )
+    ):
+        found.add(sender)
+        if received is not None:
+            found.add(receiver)
     return frozenset(p for p in found if p)
 
 

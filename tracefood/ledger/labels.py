@@ -23,9 +23,11 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -146,10 +148,58 @@ def _subject(primary: tuple[str, str], qualifiers: Sequence[tuple[str, str]]) ->
     raise LabelError(reason, errors=[{"field": "id", "reason": reason}])
 
 
+_HOST = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")  # ASCII names (browsers show IDNs as punycode) or IPv6
+_BASE_PATH = re.compile(r"(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
+_ATTRIBUTES = re.compile(
+    r"[0-9]{2,4}=(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+(?:&[0-9]{2,4}=(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})+)*"
+)
+
+
+def canonical_base(base_url: str) -> str:
+    """The base URL as a browser writes it back in ``location.href`` (lower-case scheme and
+    host, no default port, no trailing slash), or LabelError: the page verifies the signature
+    over what the browser shows, so the signed text must already be in that form."""
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    host = parts.hostname or ""
+    ok = (
+        scheme in ("http", "https")
+        and _HOST.fullmatch(host)
+        and not host.endswith(".")
+        and not parts.username
+        and not parts.password
+        and not parts.query
+        and not parts.fragment
+        and port != -1
+        and _BASE_PATH.fullmatch(parts.path.rstrip("/"))
+    )
+    if not ok:
+        reason = "must be http(s)://host[:port][/path] with a plain path, e.g. https://trace.example.qc.ca"
+        raise LabelError(f"TRACEFOOD_PUBLIC_URL {base_url!r} {reason}",
+                         errors=[{"field": "TRACEFOOD_PUBLIC_URL", "reason": reason}])  # fmt: skip
+    netloc = host if ":" not in host else f"[{host}]"
+    if port is not None and port != {"http": 80, "https": 443}[scheme]:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+def check_attributes(attributes: str) -> str:
+    """GS1 query attributes as ``AI=value&AI=value``, in characters every browser keeps as they
+    are (unreserved, or upper-case percent escapes)."""
+    if attributes and not _ATTRIBUTES.fullmatch(attributes):
+        reason = "AI=value pairs joined by &, values of letters, digits, - . _ ~ or %XX escapes"
+        raise LabelError(f"attributes: {reason}", errors=[{"field": "attributes", "reason": reason}])
+    return attributes
+
+
 def unsigned_url(base_url: str, subject: Subject, attributes: str = "") -> str:
     """``{base}/01/{gtin}/10/{lot}`` (or ``/00/{sscc}``), with an optional GS1 query string."""
-    url = base_url.rstrip("/") + subject.path
-    return f"{url}?{attributes}" if attributes else url
+    url = canonical_base(base_url) + subject.path
+    return f"{url}?{check_attributes(attributes)}" if attributes else url
 
 
 def signed_message(unsigned: str, kid: str, version: str = VERSION) -> bytes:

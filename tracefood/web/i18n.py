@@ -254,6 +254,14 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{proven} of {total} events proven.",
         "fr": "{proven} événements sur {total} prouvés.",
     },
+    "scan.proof.sig_ok": {
+        "en": "Checkpoint signature verified with the ledger key {key}.",
+        "fr": "Signature du point de contrôle vérifiée avec la clé du registre {key}.",
+    },
+    "scan.proof.sig_failed": {
+        "en": "The checkpoint signature does not verify: do not trust this history.",
+        "fr": f"La signature du point de contrôle ne se vérifie pas{NBSP}: ne vous fiez pas à cet historique.",
+    },
     "scan.proof.checkpoint": {"en": "Signed checkpoint", "fr": "Point de contrôle signé"},
     "scan.bad.title": {"en": "Not a valid label", "fr": "Étiquette non valide"},
     "scan.bad.body": {

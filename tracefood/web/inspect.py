@@ -51,7 +51,11 @@ def scan_lot(gtin: str, lot: str) -> Any:
         key = lot_uri(check_gtin(gtin), lot)
     except IdentifierError as exc:
         return _bad_label(exc.reason, "gtin" if "GTIN" in exc.reason or "digit" in exc.reason else "lot")
-    return _scan(labels.subject_of(key))
+    try:
+        subject = labels.subject_of(key)
+    except labels.LabelError as exc:
+        return _bad_label(exc.errors[0]["reason"] if exc.errors else exc.detail, "lot")
+    return _scan(subject)
 
 
 @pages.get("/00/<sscc>")
@@ -106,17 +110,21 @@ def _scan(subject: labels.Subject) -> Any:
         "checkpoint": {"size": checkpoint.checkpoint.size, "note": checkpoint.note},
     }
     if wants_json():
-        return _secure(jsonify(data | {"verdict": _header_verdict()}))
+        return _secure(jsonify(data | {"verdict": _header_verdict(subject)}))
     html = render_template("label.html", d=data, subject=subject, reasons=_reason_texts(), actor=actor)
     return _secure(Response(html))
 
 
-def _header_verdict() -> dict[str, Any] | None:
-    """The verdict on this URL with the fragment a JSON client sent in ``Label-Signature``."""
+def _header_verdict(subject: labels.Subject) -> dict[str, Any] | None:
+    """The verdict on this URL with the fragment a JSON client sent in ``Label-Signature``.
+
+    The URL is rebuilt as printed: the subject's path in its percent-encoded form (the server
+    hands views a decoded path) and the query string exactly as received."""
     signature = request.headers.get("Label-Signature")
     if not signature:
         return None
-    url = labels_api.base_url() + request.full_path.rstrip("?") + "#" + signature.lstrip("#")
+    query = request.query_string.decode("ascii", errors="replace")
+    url = labels_api.base_url() + subject.path + (f"?{query}" if query else "") + "#" + signature.lstrip("#")
     return labels.verify(url, label_store.DbTrust(get_ledger().engine)).to_json()
 
 
@@ -126,7 +134,7 @@ def _unknown(subject: labels.Subject) -> Any:
     what = subject.lot or subject.sscc
     if wants_json():
         raise NotFound(f"the ledger has no {subject.kind} {what}", errors=[{"field": "id", "reason": "unknown"}],
-                       verdict=_header_verdict())  # fmt: skip
+                       verdict=_header_verdict(subject))  # fmt: skip
     data = {"unknown": True, "subject": subject.to_json(), "status": None, "info": {}, "history": []}
     html = render_template("label.html", d=data | {"checkpoint": None}, subject=subject, reasons=_reason_texts())
     return _secure(Response(html, status=404))
@@ -171,6 +179,7 @@ def _history(conn: Any, lot_id: int, full: bool) -> list[dict[str, Any]]:
         label = t(f"kind.{kind}")
         item: dict[str, Any] = {
             "seq": r.seq,
+            "entry_id": r.event_id,
             "kind_label": kind if label == f"kind.{kind}" else label,
             "time": r.event_time,
             "kind": kind,

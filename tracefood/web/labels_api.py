@@ -45,7 +45,8 @@ def _field(body: Any, name: str, *, required: bool = False, default: str | None 
 
 
 def base_url() -> str:
-    return str(current_app.config["TRACEFOOD"]["PUBLIC_URL"]).rstrip("/")
+    """TRACEFOOD_PUBLIC_URL as a browser writes it (the form labels are signed in)."""
+    return labels.canonical_base(str(current_app.config["TRACEFOOD"]["PUBLIC_URL"]))
 
 
 def label_text(issued: label_store.IssuedLabel) -> label_render.LabelText:

@@ -143,6 +143,33 @@
   }
 
   if (!data.checkpoint) return;  // an unknown lot: no history to prove
+
+  // The checkpoint is a C2SP signed note: its body, a blank line, "— <name> <base64(key id || sig)>".
+  // The ledger key is fetched from this server: compare its id with one you hold to be sure.
+  function checkNote(note) {
+    var split = note.indexOf("\n\n");
+    var body = note.slice(0, split + 1);
+    var sigs = note.slice(split + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 ") === 0; });
+    return fetch("/api/v1/ledger/key").then(function (r) { return r.text(); }).then(function (text) {
+      var trimmed = text.trim(), one = trimmed.indexOf("+"), two = trimmed.indexOf("+", one + 1);
+      var parts = [trimmed.slice(0, one), trimmed.slice(one + 1, two), trimmed.slice(two + 1)];  // base64 may hold "+"
+      var raw = b64Bytes(parts[2]);
+      if (parts.length !== 3 || raw.length !== 33 || raw[0] !== 1) return null;
+      var keyId = parts[1];
+      var sig = null;
+      sigs.forEach(function (line) {
+        var words = line.slice(2).split(" ");
+        var bytes = b64Bytes(words[1]);
+        var hex = Array.prototype.map.call(bytes.slice(0, 4), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+        if (words[0] === parts[0] && hex === keyId) sig = bytes.slice(4);
+      });
+      if (!sig) return null;
+      return subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"])
+        .then(function (key) { return subtle.verify({ name: "Ed25519" }, key, sig, enc.encode(body)); })
+        .then(function (ok) { return ok ? parts[0] + "+" + keyId : null; });
+    });
+  }
+
   var lines = data.checkpoint.split("\n");
   var size = parseInt(lines[1], 10);
   var root = b64Bytes(lines[2]);
@@ -157,6 +184,7 @@
       fetch("/api/v1/ledger/proofs/inclusion?index=" + seq + "&size=" + size).then(function (r) { return r.json(); })
     ]).then(function (both) {
       var entry = both[0], proof = both[1];
+      if (entry.entry_id !== li.getAttribute("data-entry")) return false;  // the entry is the event shown
       return sha256(concat([new Uint8Array([0]), b64Bytes(entry.body)])).then(function (leaf) {
         if (!equal(leaf, b64Bytes(proof.leaf_hash))) return false;
         return verifyInclusion(seq, size, leaf, proof.proof.map(b64Bytes), root);
@@ -167,8 +195,21 @@
       if (ok) proven++;
     }).catch(function (e) { out.setAttribute("data-state", "unavailable"); out.textContent = T.unavailable; });
   }
-  Promise.all(Array.prototype.map.call(events, proofOf)).then(function () {
-    document.getElementById("proof-summary").textContent =
-      T.proof_summary.replace("{proven}", proven).replace("{total}", events.length);
+  var sigOut = document.getElementById("checkpoint-signature");
+  var signed = subtle ? checkNote(data.checkpoint).catch(function () { return null; }) : Promise.resolve(undefined);
+  signed.then(function (key) {
+    if (key === undefined) {
+      sigOut.setAttribute("data-state", "unavailable");
+      sigOut.textContent = T.insecure;
+      Array.prototype.forEach.call(events, proofOf);  // each says it cannot be checked here
+      return;
+    }
+    sigOut.setAttribute("data-state", key ? "ok" : "failed");
+    sigOut.textContent = key ? T.sig_ok.replace("{key}", key) : T.sig_failed;
+    if (!key) return;  // proofs against an unsigned root prove nothing
+    return Promise.all(Array.prototype.map.call(events, proofOf)).then(function () {
+      document.getElementById("proof-summary").textContent =
+        T.proof_summary.replace("{proven}", proven).replace("{total}", events.length);
+    });
   });
 })();
