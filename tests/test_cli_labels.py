@@ -117,44 +117,50 @@ def test_cli__forgeries_exit_1_with_their_reason(cli: Env, change: object, words
     assert result.returncode == 1 and one_line(result).startswith("REFUSED") and words in result.stdout
 
 
-def test_cli__offline_with_a_fetched_trust_list(served: Env) -> None:
+def test_cli__offline_with_a_fetched_trust_list(served: Env, tmp_path: Path) -> None:
     cli = served
     url = cli.run("label", "issue", SALAD_A).stdout.strip()
-    png = cli.home / "a.png"
+    png = tmp_path / "a.png"
     png.write_bytes(label_render.render(url, "png"))
     with urllib.request.urlopen(cli.base + "/api/v1/ledger/key", timeout=10) as response:  # noqa: S310
         key = response.read().decode().strip()
-    trust = cli.home / "trust.txt"
-    fetched = cli.run("trust-list", "fetch", cli.base, "-o", str(trust), "--ledger-key", key)
+    # a border laptop: its own TRACEFOOD_HOME, no ledger key, no database
+    border = {"TRACEFOOD_HOME": str(tmp_path / "border"), "TRACEFOOD_DATABASE_URL": "sqlite:////nonexistent/x.db"}
+    trust = tmp_path / "trust.txt"
+    fetched = cli.run("trust-list", "fetch", cli.base, "-o", str(trust), "--ledger-key", key, **border)
     assert fetched.returncode == 0, fetched.stderr
-    assert "keys" in one_line(fetched) and "not pinned" not in fetched.stdout
-    # at the border: no database, no network
-    offline = {"TRACEFOOD_DATABASE_URL": "sqlite:////nonexistent/nowhere.db"}
-    ok = cli.run("label", "verify", str(png), "--trust-list", str(trust), "--ledger-key", key, **offline)
+    assert "keys" in one_line(fetched) and "pinned on first use" not in fetched.stdout
+    # nothing pinned yet on this laptop (the key was given once, not kept): refused without a key
+    unpinned = cli.run("label", "verify", url, "--trust-list", str(trust), **border)
+    assert unpinned.returncode == 1 and "no ledger key to check the trust list with" in one_line(unpinned)
+    ok = cli.run("label", "verify", str(png), "--trust-list", str(trust), "--ledger-key", key, **border)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert one_line(ok).startswith("GENUINE")
-    pinned = offline | {"TRACEFOOD_TRUSTED_LEDGER_KEY": key}
-    json_out = cli.run("label", "verify", url, "--trust-list", str(trust), "--json", **pinned)
+    # trust on first use: a fetch without a key pins the one it saw, and later runs use it
+    tofu = cli.run("trust-list", "fetch", cli.base, "-o", str(trust), **border)
+    assert tofu.returncode == 0 and "pinned on first use" in one_line(tofu)
+    assert (tmp_path / "border" / "trusted-ledger.pub").read_text().strip() == key
+    json_out = cli.run("label", "verify", url, "--trust-list", str(trust), "--json", **border)
     assert '"source": "trust-list"' in json_out.stdout and json_out.returncode == 0
-    # an unpinned trust list proves nothing: refused
-    unpinned = cli.run("label", "verify", url, "--trust-list", str(trust), **offline)
-    assert unpinned.returncode == 1 and "pin the ledger's verifier key" in one_line(unpinned)
     # offline forgeries get their reasons too
     for forged, words in ((url.replace("SR-0815-A#", "SR-0815-B#"), "lot was changed"), (url[:-3], "truncated")):
-        result = cli.run("label", "verify", forged, "--trust-list", str(trust), **pinned)
+        result = cli.run("label", "verify", forged, "--trust-list", str(trust), **border)
         assert result.returncode == 1 and words in one_line(result)
     # a revocation reaches the border with the next trust list
     kid = url.split("#1.")[1][:12]
     assert cli.run("label", "revoke-key", kid, "--reason", "stolen printer").returncode == 0
-    assert cli.run("label", "verify", str(png), "--trust-list", str(trust), **pinned).returncode == 0  # stale list
-    assert cli.run("trust-list", "fetch", cli.base + "/api/v1/trust-list", "-o", str(trust), **pinned).returncode == 0
-    refused = cli.run("label", "verify", str(png), "--trust-list", str(trust), **pinned)
+    assert cli.run("label", "verify", str(png), "--trust-list", str(trust), **border).returncode == 0  # stale list
+    again = cli.run("trust-list", "fetch", cli.base + "/api/v1/trust-list", "-o", str(trust), **border)
+    assert again.returncode == 0 and "pinned on first use" not in again.stdout
+    refused = cli.run("label", "verify", str(png), "--trust-list", str(trust), **border)
     assert refused.returncode == 1 and "revoked" in one_line(refused) and "stolen printer" in refused.stdout
-    # a pinned key that is not the ledger's is refused, and nothing is written
-    other = cli.home / "other.txt"
+    # a key that is not the ledger's is refused, and nothing is written
+    other = tmp_path / "other.txt"
     wrong = "other/ledger+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-    bad = cli.run("trust-list", "fetch", cli.base, "-o", str(other), "--ledger-key", wrong)
+    bad = cli.run("trust-list", "fetch", cli.base, "-o", str(other), "--ledger-key", wrong, **border)
     assert bad.returncode == 1 and one_line(bad).startswith("error:") and not other.exists()
+    # the ledger's own machine trusts its own key
+    assert cli.run("label", "verify", url, "--trust-list", str(trust)).returncode == 1  # revoked, but checked
 
 
 def test_cli__bad_input_is_one_line(cli: Env) -> None:

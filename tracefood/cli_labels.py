@@ -16,8 +16,9 @@ from typing import Any
 import click
 
 from tracefood import label_render
-from tracefood.errors import InvalidParameter
+from tracefood.errors import InvalidParameter, LedgerKeyError
 from tracefood.ledger import label_store, labels
+from tracefood.ledger.keys import load_key
 from tracefood.ledger.note import NoteError, Verifier
 from tracefood.ledger.registry import OPERATOR
 
@@ -35,11 +36,26 @@ def _keys(ledger: Any) -> label_store.LabelKeys:
     return label_store.LabelKeys(ledger.engine, master)
 
 
+PIN_FILE = "trusted-ledger.pub"
+
+
+def _pin_file() -> Path:
+    return Path(_obj().settings["HOME"]) / PIN_FILE
+
+
 def _pinned(value: str | None) -> Verifier | None:
-    """The pinned ledger key: ``--ledger-key``, else TRACEFOOD_TRUSTED_LEDGER_KEY (text or file)."""
-    value = value or _obj().settings["TRUSTED_LEDGER_KEY"]
+    """The ledger key a trust list must be signed with, from the first of: ``--ledger-key``,
+    TRACEFOOD_TRUSTED_LEDGER_KEY (text or file), the key pinned by the first ``trust-list
+    fetch`` in TRACEFOOD_HOME (trust on first use), this instance's own ledger key."""
+    s = _obj().settings
+    value = value or s["TRUSTED_LEDGER_KEY"]
+    if not value and _pin_file().is_file():
+        value = str(_pin_file())
     if not value:
-        return None
+        try:
+            return load_key(Path(s["LEDGER_KEY_FILE"])).verifier
+        except LedgerKeyError:
+            return None
     text = Path(value).read_text() if Path(value).is_file() else value
     try:
         return Verifier.parse(text.strip())
@@ -140,9 +156,9 @@ def _commands() -> None:
             if pinned is None:
                 raise InvalidParameter(
                     "--ledger-key",
-                    "pin the ledger's verifier key (the text of /api/v1/ledger/key, obtained from a source you "
-                    "trust) with --ledger-key or TRACEFOOD_TRUSTED_LEDGER_KEY: a trust list checked only against "
-                    "the key written inside it proves nothing",
+                    "no ledger key to check the trust list with: fetch it with `tracefood trust-list fetch` "
+                    "(which pins the key on first use), or give --ledger-key / TRACEFOOD_TRUSTED_LEDGER_KEY "
+                    "(the text of /api/v1/ledger/key); a list checked only against the key inside it proves nothing",
                 )
             trust: labels.Trust = labels.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
             verdict = labels.verify(label, trust, source="trust-list")
@@ -227,7 +243,14 @@ def _commands() -> None:
         trust = labels.TrustList.open(text, pinned=pinned)
         output.write_text(text, encoding="utf-8")
         doc = trust.document
-        pin = "" if pinned else f"; not pinned: check the ledger key {doc['ledger_key']} before you pin it"
+        pin = ""
+        if pinned is None:  # trust on first use, as ssh does: later lists must carry this key
+            _pin_file().parent.mkdir(parents=True, exist_ok=True)
+            _pin_file().write_text(doc["ledger_key"] + "\n")
+            pin = (
+                f"; ledger key {doc['ledger_key'].split('+')[0]}+{doc['ledger_key'].split('+')[1]} pinned on first use"
+            )
+            pin += f" in {_pin_file()} (compare it with one you trust)"
         click.echo(
             f"{output}: {len(doc['keys'])} keys, {len(doc['subjects'])} lots, {len(doc['issued'])} labels, "
             f"expires {doc['expires_at']}{pin}"

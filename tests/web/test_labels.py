@@ -256,6 +256,8 @@ def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
     assert data["status"] == "recalled" and data["recall"]["recall_id"] == "R-2026-001"
     verdict = client.post("/api/v1/labels/verify", json={"url": url}).get_json()
     assert verdict["genuine"] and not verdict["ok"] and verdict["status"] == "recalled"
+    document = json.loads(client.get("/api/v1/trust-list").get_data(as_text=True).split("\n\n")[0])
+    assert [r["id"] for r in document["recalled"]] == [A1] and document["recalled"][0]["recall"]["class"] == "I"
 
 
 @pytest.mark.parametrize(
@@ -328,6 +330,10 @@ def test_trust_list__served_signed_and_fresh(chain: tuple[FlaskClient, World]) -
     assert labels.verify(url, again).reason == "revoked_key"
     document = json.loads(client.get("/api/v1/trust-list").get_data(as_text=True).split("\n\n")[0])
     assert document["keys"][0]["revoked_reason"] == "lost"
+    assert document["revoked"] == [
+        {"kid": kid, "party": "farm-a", "revoked_at": document["keys"][0]["revoked_at"], "reason": "lost"}
+    ]
+    assert document["issued_at"] < document["expires_at"] and document["recalled"] == []
 
 
 # -- the producer's button ---------------------------------------------------------------------
@@ -347,3 +353,14 @@ def test_lots_page__print_label_button(chain: tuple[FlaskClient, World]) -> None
     refused = client.post("/labels/issue", data={"id": lot_uri(ROMAINE, "NOPE"), "csrf_token": csrf.group(1)})
     assert refused.status_code == 404 and "no lot" in refused.get_data(as_text=True)
     assert issued_count(world) == 1
+
+
+def test_api__issue_by_gtin_and_lot_or_sscc(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    by_parts = client.post("/api/v1/labels", json={"gtin": ROMAINE, "lot": "A1"}, headers=bearer(world, "farm-a"))
+    assert by_parts.status_code == 201 and by_parts.get_json()["id"] == A1
+    for body, field in (({"gtin": ROMAINE}, "/id"), ({"gtin": "123", "lot": "A1"}, "/gtin"), ({}, "/id")):
+        response = client.post("/api/v1/labels", json=body, headers=bearer(world, "farm-a"))
+        assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == field
+    unknown = client.post("/api/v1/labels", json={"sscc": "075400000000000110"}, headers=bearer(world, "farm-a"))
+    assert unknown.status_code in (404, 422) and unknown.mimetype == PROBLEM

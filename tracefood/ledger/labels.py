@@ -491,6 +491,7 @@ def build_trust_list(
 ) -> str:
     """The trust list as a C2SP signed note: one line of canonical JSON, signed by the ledger."""
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    keys, subjects = list(keys), list(subjects)
     document = {
         "type": TRUST_LIST_TYPE,
         "version": 1,
@@ -505,6 +506,14 @@ def build_trust_list(
             for s in subjects
         },
         "issued": [[i.signature[:SIG_PREFIX] if i.signature else "", i.kid, i.subject] for i in issued],
+        # the same facts again as plain lists, for readers that want only these
+        "revoked": [
+            {"kid": k.kid, "party": k.party_id, "revoked_at": k.revoked_at, "reason": k.revoked_reason}
+            for k in keys
+            if k.revoked_at
+        ],
+        "recalled": [{"id": s.key, "recall": s.recall} for s in subjects if s.status == "recalled"],
+        "on_hold": [{"id": s.key, "hold": s.recall} for s in subjects if s.status == "on_hold"],
     }
     body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
     return signer.sign(body + "\n")

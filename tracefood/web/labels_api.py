@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from tracefood import label_render
 from tracefood.errors import InvalidEntry, InvalidParameter
 from tracefood.ledger import label_store, labels
+from tracefood.ledger.identifiers import IdentifierError, lot_uri
 from tracefood.ledger.registry import Actor, Forbidden
 from tracefood.web.auth import require
 from tracefood.web.events_api import json_body
@@ -42,6 +43,15 @@ def _field(body: Any, name: str, *, required: bool = False, default: str | None 
         reason = f"must be a string of at most {limit} characters"
         raise InvalidEntry(f"{name} {reason}", errors=[{"field": f"/{name}", "reason": reason}])
     return value
+
+
+def lot_uri_or_error(gtin: str, lot: str) -> str:
+    try:
+        return lot_uri(gtin, lot)
+    except IdentifierError as exc:
+        raise InvalidEntry(
+            exc.reason, errors=[{"field": "/gtin" if "GTIN" in exc.reason else "/lot", "reason": exc.reason}]
+        ) from None
 
 
 def base_url() -> str:
@@ -79,7 +89,16 @@ def label_file(issued: label_store.IssuedLabel, fmt: str, layout: str) -> Respon
 
 
 def issue_from(body: Any, actor: Actor) -> tuple[label_store.IssuedLabel, str, str]:
-    identifier = _field(body, "id", required=True)
+    identifier = _field(body, "id")
+    if identifier is None:  # the GS1 pieces instead of an id: {"gtin", "lot"} or {"sscc"}
+        gtin, lot, sscc = _field(body, "gtin", limit=14), _field(body, "lot", limit=20), _field(body, "sscc", limit=18)
+        if sscc and not (gtin or lot):
+            identifier = f"/00/{sscc}"
+        elif gtin and lot and not sscc:
+            identifier = lot_uri_or_error(gtin, lot)
+        else:
+            reason = "required: id (a lot or SSCC in any form), or gtin and lot, or sscc"
+            raise InvalidEntry(reason, errors=[{"field": "/id", "reason": reason}])
     fmt = (_field(body, "format", default="json") or "json").lower()
     if fmt not in ("json", *MIMETYPES):
         reason = "must be json, png, svg, pdf or zpl"
