@@ -321,8 +321,9 @@ if __name__ == "__main__":  # pragma: no cover
 def _add_supply_commands() -> None:
     from tracefood.cli_labels import COMMANDS as LABEL_COMMANDS
     from tracefood.cli_supply import COMMANDS
+    from tracefood.cli_trace import COMMANDS as TRACE_COMMANDS
 
-    for command in (*COMMANDS, *LABEL_COMMANDS):
+    for command in (*COMMANDS, *LABEL_COMMANDS, *TRACE_COMMANDS):
         main.add_command(command)
 
 

@@ -19,6 +19,7 @@ from tracefood.web.epcis import epcis
 from tracefood.web.events_api import events_api
 from tracefood.web.labels_api import labels_api
 from tracefood.web.pages import pages
+from tracefood.web.trace_api import trace_api
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(events_api)
     app.register_blueprint(epcis)
     app.register_blueprint(labels_api)
+    app.register_blueprint(trace_api)
     app.register_blueprint(pages)
 
     @app.before_request
