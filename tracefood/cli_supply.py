@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from tracefood.errors import TraceFoodError
+from tracefood.ledger import records
 from tracefood.ledger.capture import EventStore
 from tracefood.ledger.events import parse_json_number
 from tracefood.ledger.export import export_document
@@ -213,14 +214,44 @@ def _io_commands() -> None:
         if rejected:
             sys.exit(1)
 
-    @export.command("epcis")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
-    @handle_errors
-    def export_epcis(output: Path | None) -> None:
-        """Export every event as one EPCIS 2.0 JSON-LD EPCISDocument."""
+    def scope_options(command: Any) -> Any:
+        for option in reversed(
+            [
+                click.option("--recall", "recall_id", help="A recall's lots (its id, e.g. R-2026-0001)."),
+                click.option("--lot", "lot_ids", multiple=True, help="A lot, item or SSCC (repeat for more)."),
+                click.option("--trace", type=click.Choice(["back", "forward"]), help="Also the lots' trace."),
+                click.option("--from", "since", help="From this date (YYYY-MM-DD)."),
+                click.option("--to", "until", help="To this date, included (YYYY-MM-DD)."),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    def _records(recall_id: str | None, lot_ids: tuple[str, ...], trace: str | None, since: str | None,
+                 until: str | None) -> tuple[Any, list[dict[str, Any]]]:  # fmt: skip
         ledger = _obj().open_ledger(with_key=False)
         try:
-            document = export_document(ledger.engine)
+            ids = records.lots_for(ledger.engine, recall_id=recall_id, ids=lot_ids, with_trace=trace)
+            return ledger, records.rows(ledger.engine, ids, since, until)
+        except BaseException:
+            ledger.close()
+            raise
+
+    @export.command("epcis")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+    @scope_options
+    @handle_errors
+    def export_epcis(output: Path | None, recall_id: str | None, lot_ids: tuple[str, ...], trace: str | None,
+                     since: str | None, until: str | None) -> None:  # fmt: skip
+        """Export events as one EPCIS 2.0 JSON-LD EPCISDocument: every event, or those of a
+        recall's lots or of the given lots (and their trace), in a date range."""
+        if recall_id or lot_ids:
+            ledger, rows = _records(recall_id, lot_ids, trace, since, until)
+            seqs = records.event_seqs(rows, ledger.engine)
+        else:
+            ledger, seqs = _obj().open_ledger(with_key=False), None
+        try:
+            document = export_document(ledger.engine, seqs)
         finally:
             ledger.close()
         text = json.dumps(document, indent=2, ensure_ascii=False)
@@ -229,6 +260,33 @@ def _io_commands() -> None:
         else:
             output.write_text(text + "\n", encoding="utf-8")
             click.echo(f"{len(document['epcisBody']['eventList'])} events written to {output}", err=True)
+
+    @export.command("fsma204")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), help="Default: from -o's extension, else csv.")
+    @scope_options
+    @handle_errors
+    def export_fsma204(output: Path, fmt: str | None, recall_id: str | None, lot_ids: tuple[str, ...],
+                       trace: str | None, since: str | None, until: str | None) -> None:  # fmt: skip
+        """The FDA FSMA 204 electronic sortable spreadsheet (one row per event and lot, the key
+        data elements as columns) for a recall or for lots, in a date range."""
+        ledger, rows = _records(recall_id, lot_ids, trace, since, until)
+        ledger.close()
+        fmt = fmt or ("xlsx" if output.suffix.lower() == ".xlsx" else "csv")
+        output.write_bytes(records.fsma204_xlsx(rows) if fmt == "xlsx" else records.fsma204_csv(rows))
+        click.echo(f"{len(rows)} rows written to {output}", err=True)
+
+    @export.command("cfia")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @scope_options
+    @handle_errors
+    def export_cfia(output: Path, recall_id: str | None, lot_ids: tuple[str, ...], trace: str | None,
+                    since: str | None, until: str | None) -> None:  # fmt: skip
+        """The CFIA one-step-back / one-step-forward file (CSV) for a recall or for lots."""
+        ledger, rows = _records(recall_id, lot_ids, trace, since, until)
+        ledger.close()
+        output.write_bytes(records.cfia_csv(rows))
+        click.echo(f"{len(records.cfia_rows(rows))} rows written to {output}", err=True)
 
 
 class _plain:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +149,18 @@ class EventStore:
             return []
         return self._commit(pending, actor, strict=False, now=now)
 
+    def record_recall(
+        self, event: dict[str, Any], actor: Actor, then: Callable[[Connection, EventReceipt], None]
+    ) -> EventReceipt:
+        """Record a recall event (ObjectEvent OBSERVE, bizStep holding, disposition recalled,
+        built by ``recalls``) for a recall officer or an admin, and run ``then`` in the same
+        transaction: the recall's own rows land with its ledger entry or not at all."""
+        if actor.role not in ("recall_officer", "admin") or actor.party_id is None:
+            raise Forbidden(f"a {actor.role} cannot issue recalls")
+        pending = [Pending("", event, readable.CONTEXT, "recall", "recall")]
+        (receipt,) = self._commit(pending, actor, strict=False, now=None, then=lambda c, r: then(c, r[0]))
+        return receipt
+
     # -- the common path ----------------------------------------------------------------------
 
     @staticmethod
@@ -179,7 +191,13 @@ class EventStore:
                 )
 
     def _commit(
-        self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None
+        self,
+        pending: list[Pending],
+        actor: Actor,
+        *,
+        strict: bool,
+        now: dt.datetime | None,
+        then: Callable[[Connection, list[EventReceipt]], None] | None = None,
     ) -> list[EventReceipt]:
         limit = (now or dt.datetime.now(dt.UTC)) + FUTURE_TOLERANCE
         limit_text = limit.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -219,7 +237,10 @@ class EventStore:
             _check_event_ids(fresh, known)
             receipts = self._apply(conn, fresh, actor, strict, registry) if fresh else {}
             known.update(receipts)
-            return [known[p.entry_id] for p in pending]
+            out = [known[p.entry_id] for p in pending]
+            if then is not None:
+                then(conn, out)
+            return out
 
         # Concurrent requests of this process share one transaction (one commit), each in its
         # own savepoint: see group_commit.

@@ -263,6 +263,48 @@ class LabelIssuance(Base):
     ec: Mapped[str] = mapped_column(String(1))
 
 
+class Recall(Base):
+    """A recall: its class, reason and scope (the affected lots, computed by trace forward from
+    its seeds), the ledger event that records it, and whether it is closed."""
+
+    __tablename__ = "recalls"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    """The ledger entry of the recall event (disposition recalled on every affected lot)."""
+    recall_class: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    hazard: Mapped[str | None] = mapped_column(String(200))
+    instructions: Mapped[str | None] = mapped_column(String(500))
+    seeds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    party_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    opened_by: Mapped[str] = mapped_column(String(120))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    close_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class RecallLot(Base):
+    __tablename__ = "recall_lots"
+
+    recall_id: Mapped[str] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
+    lot_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("lots.id"), primary_key=True, index=True)
+    seed: Mapped[bool] = mapped_column(Boolean)
+
+
+class RecallAck(Base):
+    """A holder's acknowledgement of a recall (effectiveness checks)."""
+
+    __tablename__ = "recall_acks"
+
+    recall_id: Mapped[str] = mapped_column(ForeignKey("recalls.id"), primary_key=True)
+    party_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
 parties = cast(Table, Party.__table__)
 locations = cast(Table, Location.__table__)
 products = cast(Table, Product.__table__)
@@ -276,6 +318,9 @@ lot_events = cast(Table, LotEvent.__table__)
 shipments = cast(Table, Shipment.__table__)
 label_keys = cast(Table, LabelKey.__table__)
 label_issuances = cast(Table, LabelIssuance.__table__)
+recalls = cast(Table, Recall.__table__)
+recall_lots = cast(Table, RecallLot.__table__)
+recall_acks = cast(Table, RecallAck.__table__)
 
 PROJECTION_TABLES = (shipments, lot_events, lot_links, stock, lots, events)
 """In deletion order (children first), for a rebuild."""

@@ -326,6 +326,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "kind.inspect": {"en": "Inspection", "fr": "Inspection"},
     "kind.inspecting": {"en": "Inspection", "fr": "Inspection"},
     "kind.holding": {"en": "Hold or recall", "fr": "Retenue ou rappel"},
+    "kind.recall": {"en": "Recall", "fr": "Rappel"},
     "kind.destroy": {"en": "Destroyed", "fr": "Détruit"},
     "kind.destroying": {"en": "Destroyed", "fr": "Détruit"},
     "label.refused": {"en": "Label not issued", "fr": "Étiquette non émise"},

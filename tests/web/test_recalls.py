@@ -1,0 +1,139 @@
+"""Recalls over HTTP on both engines: the scope by trace forward, the ledger event, the label page
+and the trust list showing it at once, holders and contact details, acknowledgements, closing,
+and bad input that records nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.factories import World, gtin, harvest, receive, ship, t
+from tracefood.ledger import labels
+from tracefood.ledger.identifiers import lot_uri
+
+ROMAINE, MIX = gtin("0754000100011"), gtin("1754000100018")
+A1, A2, M1 = lot_uri(ROMAINE, "A1"), lot_uri(ROMAINE, "A2"), lot_uri(MIX, "M1")
+PROBLEM = "application/problem+json"
+
+
+def bearer(world: World, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {world.tokens[who]}"}
+
+
+@pytest.fixture
+def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
+    """A1 -> packer, mixed into M1; 10 CS of M1 shipped to dist (in transit); A2 untouched."""
+    client, world = served
+    world.record("farm-a", harvest("A1", "100"))
+    world.record("farm-a", harvest("A2", "30"))
+    world.record("farm-a", ship("A1", "100"))
+    world.record("packer", receive("A1", "100"))
+    world.record(
+        "packer",
+        {"kind": "transform", "time": t(4), "location": "packhouse",
+         "inputs": [{"product": "romaine", "lot": "A1", "quantity": "100"}],
+         "outputs": [{"product": "mix", "lot": "M1", "quantity": "50"}]},
+    )  # fmt: skip
+    world.record("packer", ship("M1", "10", frm="packhouse", to="dc-ny", product="mix", day=5, number="BOL-M"))
+    return client, world
+
+
+def open_recall(client: FlaskClient, world: World, **body: Any) -> Any:
+    payload = {"seeds": {"lots": [A1]}, "class": "I", "reason": "Listeria monocytogenes", "hazard": "pathogen"}
+    return client.post("/api/v1/recalls", json=payload | body, headers=bearer(world, "recall"))
+
+
+def test_recall__scope_event_holders_and_labels(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    label = client.post("/api/v1/labels", json={"id": M1}, headers=bearer(world, "packer")).get_json()["url"]
+    size = world.ledger.size()
+    response = open_recall(client, world, instructions="Pull from shelves; hold for destruction")
+    assert response.status_code == 201, response.get_json()
+    recall = response.get_json()
+    assert recall["id"].startswith("R-") and recall["status"] == "open" and recall["class"] == "I"
+    assert {lot["id"] for lot in recall["lots"]} == {A1, M1}  # not A2
+    assert [lot["id"] for lot in recall["lots"] if lot["seed"]] == [A1]
+    assert world.ledger.size() == size + 1 and recall["ledger_seq"] == size  # one ledger event
+    entry = client.get(f"/api/v1/ledger/entries/{size}").get_json()["entry"]["payload"]["epcis"]
+    assert entry["disposition"] == "recalled" and entry["tf:recallId"] == recall["id"]
+    assert {q["epcClass"] for q in entry["quantityList"]} == {A1, M1}
+    # holders: the packer still holds 40 CS, dist has 10 on the way; contact details for officers
+    holders = {h["party"]: h for h in recall["holders"]}
+    assert set(holders) == {"packer", "dist"}
+    assert holders["packer"]["on_hand"][0]["quantity"] == "40"
+    assert holders["dist"]["incoming"][0]["quantity"] == "10"
+    assert holders["dist"]["contact"] == {"email": "recalls@dist.example"}
+    assert recall["effectiveness"] == {"holders": 2, "acknowledged": 0, "waiting": ["dist", "packer"]}
+    # every affected lot shows the recall at once: its label, the page, the trust list
+    verdict = client.post("/api/v1/labels/verify", json={"url": label}).get_json()
+    assert verdict["genuine"] and verdict["status"] == "recalled" and verdict["recall"]["recall_id"] == recall["id"]
+    page = client.get(label.removeprefix("http://localhost").split("#")[0]).get_data(as_text=True)
+    assert 'id="recall-banner"' in page and "Listeria monocytogenes" in page and "Pull from shelves" in page
+    trust = json.loads(client.get("/api/v1/trust-list").get_data(as_text=True).split("\n\n")[0])
+    assert M1 in {r["id"] for r in trust["recalled"]}
+    assert labels.REASONS  # the verdict reasons are unchanged by a recall
+
+
+def test_recall__acknowledge_and_close(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    recall_id = open_recall(client, world).get_json()["id"]
+    path = f"/api/v1/recalls/{recall_id}"
+    shown = client.get(path, headers=bearer(world, "dist")).get_json()
+    assert all(h["contact"] is None for h in shown["holders"])  # not for a producer
+    assert client.post(path + "/acknowledge", json={}, headers=bearer(world, "farm-b")).status_code == 403
+    acked = client.post(path + "/acknowledge", json={"note": "quarantined"}, headers=bearer(world, "dist"))
+    assert acked.status_code == 200
+    assert acked.get_json()["effectiveness"] == {"holders": 2, "acknowledged": 1, "waiting": ["packer"]}
+    again = client.post(path + "/acknowledge", json={}, headers=bearer(world, "dist"))
+    assert again.status_code == 409 and again.mimetype == PROBLEM
+    assert client.post(path + "/close", json={"reason": "done"}, headers=bearer(world, "packer")).status_code == 403
+    bad = client.post(path + "/close", json={}, headers=bearer(world, "recall"))
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "/reason"
+    closed = client.post(path + "/close", json={"reason": "all product destroyed"}, headers=bearer(world, "recall"))
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+    assert client.post(path + "/close", json={"reason": "x"}, headers=bearer(world, "recall")).status_code == 409
+    listed = client.get("/api/v1/recalls", headers=bearer(world, "agency")).get_json()["recalls"]
+    assert [(r["id"], r["status"], r["lots"]) for r in listed] == [(recall_id, "closed", 2)]
+    assert client.get("/api/v1/recalls/R-1999-0001", headers=bearer(world, "recall")).status_code == 404
+
+
+def test_recall__by_source_location_product_and_dates(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    seeds = {"location": "field-a", "product": "romaine", "from": "2026-08-01", "to": "2026-08-01"}
+    recall = open_recall(client, world, seeds=seeds).get_json()
+    assert {lot["id"] for lot in recall["lots"] if lot["seed"]} == {A1, A2}
+    assert {lot["id"] for lot in recall["lots"]} == {A1, A2, M1}
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "field"),
+    [
+        ("farm-a", {}, 403, None),
+        ("agency", {}, 403, None),
+        ("recall", {"class": "IV"}, 422, "/class"),
+        ("recall", {"reason": ""}, 422, "/reason"),
+        ("recall", {"seeds": {"lots": []}}, 422, "/seeds/lots"),
+        ("recall", {"seeds": {"lots": [lot_uri(ROMAINE, "NOPE")]}}, 422, "/seeds/lots/0"),
+        ("recall", {"seeds": {"lots": ["not an id"]}}, 422, "/seeds/lots/0"),
+        ("recall", {"seeds": {"location": "field-a", "product": "romaine", "from": "2026-08-02", "to": "x"}}, 422,
+         "/seeds/to"),
+        ("recall", {"seeds": {"location": "nowhere", "product": "romaine", "from": "2026-08-01", "to": "2026-08-02"}},
+         422, "/seeds/location"),
+        ("recall", {"seeds": "A1"}, 422, "/seeds"),
+    ],
+)  # fmt: skip
+def test_recall__refusals_record_nothing(
+    chain: tuple[FlaskClient, World], who: str, body: dict[str, Any], status: int, field: str | None
+) -> None:
+    client, world = chain
+    size = world.ledger.size()
+    payload = {"seeds": {"lots": [A1]}, "class": "I", "reason": "Listeria"} | body
+    response = client.post("/api/v1/recalls", json=payload, headers=bearer(world, who))
+    assert response.status_code == status and response.mimetype == PROBLEM
+    if field:
+        assert response.get_json()["errors"][0]["field"] == field
+    assert world.ledger.size() == size
+    assert client.get("/api/v1/recalls", headers=bearer(world, "recall")).get_json()["recalls"] == []
