@@ -137,3 +137,40 @@ def test_recall__refusals_record_nothing(
         assert response.get_json()["errors"][0]["field"] == field
     assert world.ledger.size() == size
     assert client.get("/api/v1/recalls", headers=bearer(world, "recall")).get_json()["recalls"] == []
+
+
+def _sign_in(client: FlaskClient, token: str) -> str:
+    import re
+
+    html = client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert csrf
+    client.post("/sign-in", data={"token": token, "csrf_token": csrf.group(1), "next": "/"})
+    page = client.get("/").get_data(as_text=True)
+    fresh = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert fresh
+    return fresh.group(1)
+
+
+def test_recall_pages__officer_flow_and_access(chain: tuple[FlaskClient, World]) -> None:
+    client, world = chain
+    _sign_in(client, world.tokens["farm-a"])
+    assert client.get("/recall").status_code == 403
+    client.post("/sign-out", data={})
+    csrf = _sign_in(client, world.tokens["recall"])
+    assert "Trace and recall" in client.get("/recall").get_data(as_text=True)
+    found = client.get("/recall", query_string={"q": "A1"})
+    assert found.status_code == 303 and "/recall/trace" in found.headers["Location"]
+    trace_page = client.get("/recall/trace", query_string={"id": A1}).get_data(as_text=True)
+    assert 'id="trace-graph"' in trace_page and 'class="node node-start"' in trace_page
+    assert client.get("/recall/trace", query_string={"id": "nope"}).status_code == 400
+    size = world.ledger.size()
+    refused = client.post("/recall/issue", data={"id": A1, "class": "IV", "reason": "x", "csrf_token": csrf})
+    assert refused.status_code == 422 and world.ledger.size() == size
+    made = client.post("/recall/issue", data={"id": A1, "class": "I", "reason": "Listeria", "csrf_token": csrf})
+    assert made.status_code == 303 and world.ledger.size() == size + 1
+    page = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "0 of 2 holders acknowledged" in page and "recalls@dist.example" in page
+    xlsx = client.get("/recall/export/fsma204x", query_string={"recall": made.headers["Location"].rsplit("/", 1)[1]})
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.post("/recall/issue", data={"id": A1, "class": "I", "reason": "x"}).status_code == 400  # CSRF

@@ -14,6 +14,7 @@ from tracefood import config as tf_config
 from tracefood.errors import InvalidParameter
 from tracefood.web import inspect as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web import ledger_ext, problems
+from tracefood.web import recall_pages as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
 from tracefood.web.api import api
 from tracefood.web.epcis import epcis
 from tracefood.web.events_api import events_api
