@@ -121,7 +121,8 @@ def rows(
     """One dict per (event, lot) in time order: the key data elements, keyed by FSMA_COLUMNS."""
     start, end = _date(since, "from"), _date(until, "to")
     upper = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat() if end else None
-    corrected = trace._corrected()
+    with db.read_snapshot(engine) as conn:
+        corrected = trace.corrected_seqs(conn)
     with db.read_snapshot(engine) as conn:
         found: list[Any] = []
         for i in range(0, len(lot_ids), CHUNK):
@@ -130,13 +131,13 @@ def rows(
                        lots.c.lot_code, lots.c.gtin, lots.c.key, lots.c.uom, lots.c.tlc_source, lots.c.product_id)
                 .join(events, events.c.seq == lot_events.c.seq)
                 .join(lots, lots.c.id == lot_events.c.lot_id)
-                .where(lot_events.c.lot_id.in_(lot_ids[i : i + CHUNK]), ~lot_events.c.seq.in_(corrected))
+                .where(lot_events.c.lot_id.in_(lot_ids[i : i + CHUNK]))
             )  # fmt: skip
             if start:
                 stmt = stmt.where(lot_events.c.event_time >= start)
             if upper:
                 stmt = stmt.where(lot_events.c.event_time < upper)
-            found.extend(conn.execute(stmt))
+            found.extend(r for r in conn.execute(stmt) if r.seq not in corrected)
         found.sort(key=lambda r: (r.event_time, r.seq, r.key))
         seqs = sorted({r.seq for r in found})
         docs = _documents(conn, seqs)

@@ -128,7 +128,7 @@ class EventRow(Base):
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
     event_id: Mapped[str] = mapped_column(Key, unique=True)
     hash_id: Mapped[str] = mapped_column(String(100))
-    correction: Mapped[bool] = mapped_column(Boolean)
+    correction: Mapped[bool] = mapped_column(Boolean, index=True)
     """An EPCIS error declaration: same hash ID as the event it declares erroneous."""
     event_type: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str | None] = mapped_column(String(32))
@@ -136,7 +136,7 @@ class EventRow(Base):
     biz_step: Mapped[str | None] = mapped_column(String(100))
     disposition: Mapped[str | None] = mapped_column(String(100))
     event_time: Mapped[str] = mapped_column(String(32), index=True)
-    recorded: Mapped[str] = mapped_column(String(32))
+    recorded: Mapped[str] = mapped_column(String(32), index=True)
     party_id: Mapped[str | None] = mapped_column(String(64))
     read_point: Mapped[str | None] = mapped_column(Key)
     biz_location: Mapped[str | None] = mapped_column(Key)
@@ -152,7 +152,7 @@ class Lot(Base):
     id: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(Key, unique=True)
     kind: Mapped[str] = mapped_column(String(8))
-    gtin: Mapped[str | None] = mapped_column(String(14))
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)
     lot_code: Mapped[str | None] = mapped_column(String(100))
     product_id: Mapped[str | None] = mapped_column(String(64))
     uom: Mapped[str | None] = mapped_column(String(8))
@@ -161,7 +161,7 @@ class Lot(Base):
     first_time: Mapped[str] = mapped_column(String(32))
     tlc_source: Mapped[str | None] = mapped_column(Key)
     """Where the traceability lot code was assigned (FSMA 204 'TLC source')."""
-    party_id: Mapped[str | None] = mapped_column(String(64))
+    party_id: Mapped[str | None] = mapped_column(String(64), index=True)
     """The party that first recorded it."""
 
 

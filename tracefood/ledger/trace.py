@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, select
-from sqlalchemy.sql import Select
 
 from tracefood.errors import InvalidParameter, NotFound
 from tracefood.ledger import db
@@ -60,14 +59,17 @@ def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
         yield list(ids[i : i + CHUNK])
 
 
-def _corrected() -> Select[Any]:
-    """Seqs of events declared erroneous by an EPCIS error declaration."""
+def corrected_seqs(conn: Connection) -> frozenset[int]:
+    """Seqs of events declared erroneous by an EPCIS error declaration: read once per answer,
+    from the (few, indexed) correction rows."""
     fix = events.alias("fix")
-    return (
+    rows = conn.execute(
         select(events.c.seq)
-        .join(fix, and_(fix.c.hash_id == events.c.hash_id, fix.c.correction.is_(True)))
-        .where(events.c.correction.is_(False))
+        .select_from(fix)
+        .join(events, and_(events.c.hash_id == fix.c.hash_id, events.c.correction.is_(False)))
+        .where(fix.c.correction.is_(True))
     )
+    return frozenset(r[0] for r in rows)
 
 
 def resolve(conn: Connection, identifier: str) -> Any:
@@ -90,7 +92,7 @@ def resolve(conn: Connection, identifier: str) -> Any:
 
 
 def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
-    corrected = _corrected()
+    corrected = corrected_seqs(conn)
     closure = _Closure([start.id])
     seeds = [start.id]
     if start.kind == "sscc":
@@ -104,9 +106,10 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
                     select(lot_links.c.parent_id, lot_links.c.child_id, lot_links.c.seq, lot_links.c.quantity).where(
                         lot_links.c.kind == "contains",
                         lot_links.c.parent_id.in_(chunk),
-                        ~lot_links.c.seq.in_(corrected),
                     )
                 ):
+                    if r.seq in corrected:
+                        continue
                     closure.edges.append((r.parent_id, r.child_id, "contains", r.seq, r.quantity))
                     if r.child_id not in seen:
                         seen.add(r.child_id)
@@ -128,10 +131,12 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
         for chunk in _chunks(frontier):
             rows = conn.execute(
                 select(mine.label("near"), theirs.label("far"), lot_links.c.seq, lot_links.c.quantity).where(
-                    lot_links.c.kind == "transform", mine.in_(chunk), ~lot_links.c.seq.in_(corrected)
+                    lot_links.c.kind == "transform", mine.in_(chunk)
                 )
             )
             for r in rows:
+                if r.seq in corrected:
+                    continue
                 src, dst = (r.far, r.near) if direction == "back" else (r.near, r.far)
                 closure.edges.append((src, dst, "transform", r.seq, r.quantity))
                 if r.far not in closure.lots:
@@ -151,9 +156,11 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
         for chunk in _chunks(level):
             for r in conn.execute(
                 select(lot_links.c.parent_id, lot_links.c.child_id, lot_links.c.seq, lot_links.c.removed_seq).where(
-                    lot_links.c.kind == "contains", lot_links.c.child_id.in_(chunk), ~lot_links.c.seq.in_(corrected)
+                    lot_links.c.kind == "contains", lot_links.c.child_id.in_(chunk)
                 )
             ):
+                if r.seq in corrected:
+                    continue
                 for lot_id, since, until in windows.get(r.child_id, []):
                     start_at = max(since, r.seq)
                     end_at = min((x for x in (until, r.removed_seq) if x is not None), default=None)
@@ -205,7 +212,7 @@ def _token(offset: int) -> str:
 
 
 def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, limit: int, offset: int) -> dict[str, Any]:
-    corrected = _corrected()
+    corrected = corrected_seqs(conn)
     lot_ids = sorted(closure.lots, key=lambda i: (closure.lots[i], i))
     container_ids = sorted(set(closure.containers) - set(closure.lots))
     every = lot_ids + container_ids
@@ -220,17 +227,19 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
         for r in conn.execute(
             select(lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
             .join(events, events.c.seq == lot_events.c.seq)
-            .where(lot_events.c.lot_id.in_(chunk), ~lot_events.c.seq.in_(corrected))
+            .where(lot_events.c.lot_id.in_(chunk))
         ):
+            if r.seq in corrected:
+                continue
             history.setdefault(r.seq, r)
             touched.setdefault(r.seq, set()).add(r.lot_id)
     ordered = sorted(history.values(), key=lambda r: (r.event_time, r.seq))
     ships: list[Any] = []
     for chunk in _chunks(lot_ids):
         ships.extend(
-            conn.execute(
-                select(shipments).where(shipments.c.lot_id.in_(chunk), ~shipments.c.ship_seq.in_(corrected))
-            ).all()
+            s
+            for s in conn.execute(select(shipments).where(shipments.c.lot_id.in_(chunk)))
+            if s.ship_seq not in corrected
         )
     party_ids = {r.party_id for r in ordered} | {s.from_party for s in ships} | {s.to_party for s in ships}
     location_uris = {r.location for r in ordered} | {s.from_location for s in ships} | {s.to_location for s in ships}
