@@ -222,7 +222,7 @@ class Shipment(Base):
     carrier: Mapped[str | None] = mapped_column(String(64))
     reference: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12))
-    received_seq: Mapped[int | None] = mapped_column(BigInteger)
+    received_seq: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
 
 class LabelKey(Base):
