@@ -3,6 +3,8 @@ per forgery with the reason every verifier (core, API, page, CLI, browser) must 
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.factories import World, gtin
@@ -13,6 +15,33 @@ from tracefood.ledger.registry import OPERATOR
 
 ROMAINE = gtin("0754000100011")
 MIX = gtin("1754000100018")
+
+
+def recall_document(lot: str, read_point: str, *, time: str = "2026-08-06T09:00:00-04:00") -> dict[str, Any]:
+    """An EPCIS document recalling ``lot`` (class I, Listeria), as a producer's system sends it."""
+    event = {
+        "type": "ObjectEvent",
+        "eventTime": time,
+        "eventTimeZoneOffset": time[-6:],
+        "action": "OBSERVE",
+        "quantityList": [{"epcClass": lot}],
+        "bizStep": "holding",
+        "disposition": "recalled",
+        "readPoint": {"id": read_point},
+        "tf:recallId": "R-2026-001",
+        "tf:recallClass": "I",
+        "tf:reason": "Listeria monocytogenes",
+    }
+    return {
+        "@context": [
+            "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+            {"tf": "https://tracefood.org/epcis/"},
+        ],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-08-06T00:00:00Z",
+        "epcisBody": {"eventList": [event]},
+    }
 
 
 def issue(world: World, keys: LabelKeys, base: str, lot: str = "A1", party: str = "farm-a") -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select, text, update
 
 from tests.conftest import VECTORS
 from tests.factories import PALLET, World, build_world, gtin, harvest, receive, ship, t
-from tests.labelkit import forgeries
+from tests.labelkit import forgeries, recall_document
 from tests.ledger.test_identifiers import DL_DEVIATIONS
 from tracefood.errors import Conflict, LedgerKeyError, NotFound
 from tracefood.ledger import Ledger, label_store, labels
@@ -261,33 +261,7 @@ def test_recall_status_comes_from_the_ledger_not_the_label(world: World, keys: L
     before = labels.verify(url, label_store.DbTrust(world.ledger.engine))
     assert before.ok and before.status == "active"
     world.store.capture(
-        {
-            "@context": [
-                "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
-                {"tf": "https://tracefood.org/epcis/"},
-            ],
-            "type": "EPCISDocument",
-            "schemaVersion": "2.0",
-            "creationDate": "2026-08-06T00:00:00Z",
-            "epcisBody": {
-                "eventList": [
-                    {
-                        "type": "ObjectEvent",
-                        "eventTime": "2026-08-06T09:00:00-04:00",
-                        "eventTimeZoneOffset": "-04:00",
-                        "action": "OBSERVE",
-                        "quantityList": [{"epcClass": LOT_A1, "quantity": 100, "uom": "KGM"}],
-                        "bizStep": "holding",
-                        "disposition": "recalled",
-                        "readPoint": {"id": world.registry.get("location", "packhouse")["uri"]},
-                        "tf:recallId": "R-2026-001",
-                        "tf:recallClass": "I",
-                        "tf:reason": "Listeria monocytogenes",
-                    }
-                ]
-            },
-        },
-        world.actor("packer"),
+        recall_document(LOT_A1, world.registry.get("location", "packhouse")["uri"]), world.actor("packer")
     )
     for source, trust in both(world):
         verdict = labels.verify(url, trust, source=source)

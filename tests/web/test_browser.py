@@ -9,6 +9,7 @@ SQLite only: the database work is covered on both engines by test_pages.py.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -51,17 +52,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A served demo chain: (base URL, demo tokens)."""
-    chromium()  # skip before starting anything if there is no browser
-    home = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def demo_server(home: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """`tracefood demo --no-serve` (labels printed for the port it will be served on), then
+    `tracefood serve`: (base URL, the demo's output, the demo tokens)."""
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
     env |= {"TRACEFOOD_HOME": str(home), "TRACEFOOD_DATABASE_URL": f"sqlite:///{home / 'tracefood.db'}"}
     cli = [sys.executable, "-m", "tracefood"]
-    subprocess.run([*cli, "demo", "--no-serve"], env=env, check=True, capture_output=True, timeout=120)
+    out = subprocess.run(
+        [*cli, "demo", "--no-serve", "--port", str(port)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     tokens = json.loads((home / "demo-tokens.json").read_text())
-    port = free_port()
     process = subprocess.Popen(
         [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -73,11 +80,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict
                     break
             except OSError:
                 time.sleep(0.05)
-        yield base, tokens
+        yield base, out, tokens
     finally:
         process.terminate()
         _, err = process.communicate(timeout=30)
     assert b"Traceback" not in err, err.decode()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A served demo chain: (base URL, demo tokens)."""
+    chromium()  # skip before starting anything if there is no browser
+    with demo_server(tmp_path_factory.mktemp("browser")) as (base, _, tokens):
+        yield base, tokens
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,15 @@ in the signed checkpoint. SQLite only: the verdicts are covered on both engines 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.web.test_browser import chromium, free_port
+from tests.labelkit import recall_document
+from tests.web.test_browser import chromium, demo_server
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -36,35 +33,15 @@ class Demo:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     chromium()
     home = tmp_path_factory.mktemp("labels")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
-    env |= {"TRACEFOOD_HOME": str(home), "TRACEFOOD_DATABASE_URL": f"sqlite:///{home / 'tracefood.db'}"}
-    cli = [sys.executable, "-m", "tracefood"]
-    out = subprocess.run([*cli, "demo", "--no-serve", "--port", str(port)], env=env, check=True,
-                         capture_output=True, text=True, timeout=120).stdout  # fmt: skip
-    found = dict(re.findall(r"  ([^\n]+):\n    (http\S+)", out))
-    labels = {
-        "active": found["salad mix lot, active"],
-        "hold": found["salad mix lot, on hold after a failed test"],
-        "container": found["the sealed container that crossed at Lacolle"],
-    }
-    assert all(url.startswith(base + "/") for url in labels.values()), labels  # the demo labels the served app
-    tokens = json.loads((home / "demo-tokens.json").read_text())
-    process = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        for _ in range(200):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5):  # noqa: S310 (localhost)
-                    break
-            except OSError:
-                time.sleep(0.05)
+    with demo_server(home) as (base, out, tokens):
+        found = dict(re.findall(r"  ([^\n]+):\n    (http\S+)", out))
+        labels = {
+            "active": found["salad mix lot, active"],
+            "hold": found["salad mix lot, on hold after a failed test"],
+            "container": found["the sealed container that crossed at Lacolle"],
+        }
+        assert all(url.startswith(base + "/") for url in labels.values()), labels  # the demo labels the served app
         yield Demo(base, labels, tokens, home)
-    finally:
-        process.terminate()
-        _, err = process.communicate(timeout=30)
-    assert b"Traceback" not in err, err.decode()
 
 
 @pytest.fixture(scope="module")
@@ -136,32 +113,12 @@ def test_label_page__hold_then_recall_banner(demo: Demo, browser: Browser) -> No
     expect(page.locator("#verdict-title")).to_have_text("Genuine label — verified — lot ON HOLD")
     page.context.close()
 
-    recall = {
-        "@context": [
-            "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
-            {"tf": "https://tracefood.org/epcis/"},
-        ],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-08-18T00:00:00Z",
-        "epcisBody": {
-            "eventList": [
-                {
-                    "type": "ObjectEvent",
-                    "eventTime": "2026-08-18T09:00:00-04:00",
-                    "eventTimeZoneOffset": "-04:00",
-                    "action": "OBSERVE",
-                    "quantityList": [{"epcClass": "https://id.gs1.org/01/17541004000141/10/SR-0815-B"}],
-                    "bizStep": "holding",
-                    "disposition": "recalled",
-                    "readPoint": {"id": "https://id.gs1.org/414/7541000001046"},
-                    "tf:recallId": "R-2026-0815",
-                    "tf:recallClass": "I",
-                    "tf:reason": "Listeria monocytogenes",
-                }
-            ]
-        },
-    }
+    recall = recall_document(
+        "https://id.gs1.org/01/17541004000141/10/SR-0815-B",
+        "https://id.gs1.org/414/7541000001046",
+        time="2026-08-18T09:00:00-04:00",
+    )
+    recall["epcisBody"]["eventList"][0]["tf:recallId"] = "R-2026-0815"
     request = urllib.request.Request(  # noqa: S310 (localhost)
         demo.base + "/epcis/capture",
         data=json.dumps(recall).encode(),

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import World, harvest, receive, ship
-from tests.labelkit import MIX, ROMAINE, forgeries
+from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
 from tracefood import label_render
 from tracefood.ledger import label_store, labels
@@ -225,29 +225,7 @@ def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
     url = issue(client, world).get_json()["url"]
     assert 'id="recall-banner"' not in _page(client, url).get_data(as_text=True)
-    recall_event = {
-        "type": "ObjectEvent",
-        "eventTime": "2026-08-06T09:00:00-04:00",
-        "eventTimeZoneOffset": "-04:00",
-        "action": "OBSERVE",
-        "quantityList": [{"epcClass": A1, "quantity": 100, "uom": "KGM"}],
-        "bizStep": "holding",
-        "disposition": "recalled",
-        "readPoint": {"id": world.registry.get("location", "packhouse")["uri"]},
-        "tf:recallId": "R-2026-001",
-        "tf:recallClass": "I",
-        "tf:reason": "Listeria monocytogenes",
-    }
-    document = {
-        "@context": [
-            "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
-            {"tf": "https://tracefood.org/epcis/"},
-        ],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-08-06T00:00:00Z",
-        "epcisBody": {"eventList": [recall_event]},
-    }
+    document = recall_document(A1, world.registry.get("location", "packhouse")["uri"])
     assert client.post("/epcis/capture", json=document, headers=bearer(world, "packer")).status_code == 202
     html = _page(client, url, **{"Accept-Language": "en"}).get_data(as_text=True)
     banner = html[html.index('id="recall-banner"') : html.index("</section>", html.index('id="recall-banner"'))]
