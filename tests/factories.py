@@ -117,6 +117,10 @@ class World:
     def actor(self, party: str, role: str | None = None) -> Actor:
         return Actor(role or ROLES[party], party, "test")
 
+    def bearer(self, party: str) -> dict[str, str]:
+        """The Authorization header of a party's token (``build_world(..., tokens=True)``)."""
+        return {"Authorization": f"Bearer {self.tokens[party]}"}
+
     def record(self, party: str, event: Any) -> Any:
         return self.store.record(event, self.actor(party))
 

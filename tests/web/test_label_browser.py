@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from tests.labelkit import recall_document
-from tests.web.test_browser import chromium, demo_server
+from tests.web.test_browser import browser, chromium, demo_server
 
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, Page, expect
 except ImportError:  # test_browser.py already skips or fails the run for this
     pytest.skip("playwright is not installed (pip install -e .[test])", allow_module_level=True)
+
+__all__ = ["browser"]  # the module fixture, from test_browser
 
 
 class Demo:
@@ -42,14 +44,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         }
         assert all(url.startswith(base + "/") for url in labels.values()), labels  # the demo labels the served app
         yield Demo(base, labels, tokens, home)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--headless=new"])
-        yield launched
-        launched.close()
 
 
 def scan(browser: Browser, url: str, locale: str) -> Page:

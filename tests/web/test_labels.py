@@ -27,10 +27,6 @@ A1 = lot_uri(ROMAINE, "A1")
 PROBLEM = "application/problem+json"
 
 
-def bearer(world: World, party: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {world.tokens[party]}"}
-
-
 @pytest.fixture
 def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
     client, world = served
@@ -47,11 +43,11 @@ def app_keys(world: World) -> LabelKeys:
 
 
 def issue(client: FlaskClient, world: World, who: str = "farm-a", **body: Any) -> Any:
-    return client.post("/api/v1/labels", json={"id": A1} | body, headers=bearer(world, who))
+    return client.post("/api/v1/labels", json={"id": A1} | body, headers=world.bearer(who))
 
 
 def post(client: FlaskClient, world: World, path: str, body: Any, who: str = "farm-a") -> Any:
-    return client.post(path, json=body, headers=bearer(world, who))
+    return client.post(path, json=body, headers=world.bearer(who))
 
 
 def issued_count(world: World) -> int:
@@ -70,11 +66,11 @@ def test_api__issue_a_label_as_json(chain: tuple[FlaskClient, World]) -> None:
     assert body["qr"]["ec"] == "M" and body["qr"]["version"] <= 10
     assert body["party"] == "farm-a" and body["info"]["product"] == "Romaine"
     assert body["info"]["origin"]["region"] == "Montérégie"
-    log = client.get("/api/v1/labels", query_string={"id": A1}, headers=bearer(world, "farm-a")).get_json()
+    log = client.get("/api/v1/labels", query_string={"id": A1}, headers=world.bearer("farm-a")).get_json()
     assert [r["url"] for r in log["labels"]] == [body["url"]]
     # another producer does not see farm-a's issuance log; the inspector does
-    assert client.get("/api/v1/labels", headers=bearer(world, "farm-b")).get_json()["labels"] == []
-    assert len(client.get("/api/v1/labels", headers=bearer(world, "agency")).get_json()["labels"]) == 1
+    assert client.get("/api/v1/labels", headers=world.bearer("farm-b")).get_json()["labels"] == []
+    assert len(client.get("/api/v1/labels", headers=world.bearer("agency")).get_json()["labels"]) == 1
 
 
 @pytest.mark.parametrize("fmt", ["png", "svg", "pdf", "zpl"])
@@ -129,9 +125,9 @@ def test_api__issue_refusals_are_problems_and_record_nothing(
 
 def test_api__issue_needs_json(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
-    response = client.post("/api/v1/labels", data="id=x", headers=bearer(world, "farm-a"))
+    response = client.post("/api/v1/labels", data="id=x", headers=world.bearer("farm-a"))
     assert response.status_code == 400 and response.mimetype == PROBLEM
-    response = client.post("/api/v1/labels", json=["x"], headers=bearer(world, "farm-a"))
+    response = client.post("/api/v1/labels", json=["x"], headers=world.bearer("farm-a"))
     assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "/"
 
 
@@ -226,7 +222,7 @@ def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
     url = issue(client, world).get_json()["url"]
     assert 'id="recall-banner"' not in _page(client, url).get_data(as_text=True)
     document = recall_document(A1, world.registry.get("location", "packhouse")["uri"])
-    assert client.post("/epcis/capture", json=document, headers=bearer(world, "packer")).status_code == 202
+    assert client.post("/epcis/capture", json=document, headers=world.bearer("packer")).status_code == 202
     html = _page(client, url, **{"Accept-Language": "en"}).get_data(as_text=True)
     banner = html[html.index('id="recall-banner"') : html.index("</section>", html.index('id="recall-banner"'))]
     assert "RECALLED" in banner and ">I<" in banner and "Listeria monocytogenes" in banner and "What to do" in banner
@@ -273,7 +269,7 @@ def test_keys__api_create_rotate_revoke(chain: tuple[FlaskClient, World]) -> Non
     assert kid in url
     assert post(client, world, "/api/v1/label-keys", {"party": "farm-a"}, "farm-b").status_code == 403
     second = post(client, world, "/api/v1/label-keys", {"rotate": True}).get_json()
-    listed = client.get("/api/v1/label-keys", headers=bearer(world, "farm-a")).get_json()["keys"]
+    listed = client.get("/api/v1/label-keys", headers=world.bearer("farm-a")).get_json()["keys"]
     states = {k["kid"]: k["state"] for k in listed}
     assert states == {kid: "retired", second["kid"]: "active"}
     jwks = client.get("/.well-known/jwks.json").get_json()
@@ -303,7 +299,7 @@ def test_trust_list__served_signed_and_fresh(chain: tuple[FlaskClient, World]) -
     assert trust.document["base_url"] == BASE
     # a revocation shows in the next trust list at once (the cache follows what it lists)
     kid = url.split("#1.")[1][:12]
-    client.post(f"/api/v1/label-keys/{kid}/revoke", json={"reason": "lost"}, headers=bearer(world, "farm-a"))
+    client.post(f"/api/v1/label-keys/{kid}/revoke", json={"reason": "lost"}, headers=world.bearer("farm-a"))
     again = TrustList.open(client.get("/api/v1/trust-list").get_data(as_text=True), pinned=verifier)
     assert labels.verify(url, again).reason == "revoked_key"
     document = json.loads(client.get("/api/v1/trust-list").get_data(as_text=True).split("\n\n")[0])
@@ -335,10 +331,10 @@ def test_lots_page__print_label_button(chain: tuple[FlaskClient, World]) -> None
 
 def test_api__issue_by_gtin_and_lot_or_sscc(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
-    by_parts = client.post("/api/v1/labels", json={"gtin": ROMAINE, "lot": "A1"}, headers=bearer(world, "farm-a"))
+    by_parts = client.post("/api/v1/labels", json={"gtin": ROMAINE, "lot": "A1"}, headers=world.bearer("farm-a"))
     assert by_parts.status_code == 201 and by_parts.get_json()["id"] == A1
     for body, field in (({"gtin": ROMAINE}, "/id"), ({"gtin": "123", "lot": "A1"}, "/gtin"), ({}, "/id")):
-        response = client.post("/api/v1/labels", json=body, headers=bearer(world, "farm-a"))
+        response = client.post("/api/v1/labels", json=body, headers=world.bearer("farm-a"))
         assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == field
-    unknown = client.post("/api/v1/labels", json={"sscc": "075400000000000110"}, headers=bearer(world, "farm-a"))
+    unknown = client.post("/api/v1/labels", json={"sscc": "075400000000000110"}, headers=world.bearer("farm-a"))
     assert unknown.status_code in (404, 422) and unknown.mimetype == PROBLEM

@@ -19,10 +19,6 @@ A1, A2, M1 = lot_uri(ROMAINE, "A1"), lot_uri(ROMAINE, "A2"), lot_uri(MIX, "M1")
 PROBLEM = "application/problem+json"
 
 
-def bearer(world: World, who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {world.tokens[who]}"}
-
-
 @pytest.fixture
 def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
     """A1 -> packer, mixed into M1; 10 CS of M1 shipped to dist (in transit); A2 untouched."""
@@ -43,12 +39,12 @@ def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
 
 def open_recall(client: FlaskClient, world: World, **body: Any) -> Any:
     payload = {"seeds": {"lots": [A1]}, "class": "I", "reason": "Listeria monocytogenes", "hazard": "pathogen"}
-    return client.post("/api/v1/recalls", json=payload | body, headers=bearer(world, "recall"))
+    return client.post("/api/v1/recalls", json=payload | body, headers=world.bearer("recall"))
 
 
 def test_recall__scope_event_holders_and_labels(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
-    label = client.post("/api/v1/labels", json={"id": M1}, headers=bearer(world, "packer")).get_json()["url"]
+    label = client.post("/api/v1/labels", json={"id": M1}, headers=world.bearer("packer")).get_json()["url"]
     size = world.ledger.size()
     response = open_recall(client, world, instructions="Pull from shelves; hold for destruction")
     assert response.status_code == 201, response.get_json()
@@ -81,23 +77,23 @@ def test_recall__acknowledge_and_close(chain: tuple[FlaskClient, World]) -> None
     client, world = chain
     recall_id = open_recall(client, world).get_json()["id"]
     path = f"/api/v1/recalls/{recall_id}"
-    shown = client.get(path, headers=bearer(world, "dist")).get_json()
+    shown = client.get(path, headers=world.bearer("dist")).get_json()
     assert all(h["contact"] is None for h in shown["holders"])  # not for a producer
-    assert client.post(path + "/acknowledge", json={}, headers=bearer(world, "farm-b")).status_code == 403
-    acked = client.post(path + "/acknowledge", json={"note": "quarantined"}, headers=bearer(world, "dist"))
+    assert client.post(path + "/acknowledge", json={}, headers=world.bearer("farm-b")).status_code == 403
+    acked = client.post(path + "/acknowledge", json={"note": "quarantined"}, headers=world.bearer("dist"))
     assert acked.status_code == 200
     assert acked.get_json()["effectiveness"] == {"holders": 2, "acknowledged": 1, "waiting": ["packer"]}
-    again = client.post(path + "/acknowledge", json={}, headers=bearer(world, "dist"))
+    again = client.post(path + "/acknowledge", json={}, headers=world.bearer("dist"))
     assert again.status_code == 409 and again.mimetype == PROBLEM
-    assert client.post(path + "/close", json={"reason": "done"}, headers=bearer(world, "packer")).status_code == 403
-    bad = client.post(path + "/close", json={}, headers=bearer(world, "recall"))
+    assert client.post(path + "/close", json={"reason": "done"}, headers=world.bearer("packer")).status_code == 403
+    bad = client.post(path + "/close", json={}, headers=world.bearer("recall"))
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "/reason"
-    closed = client.post(path + "/close", json={"reason": "all product destroyed"}, headers=bearer(world, "recall"))
+    closed = client.post(path + "/close", json={"reason": "all product destroyed"}, headers=world.bearer("recall"))
     assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
-    assert client.post(path + "/close", json={"reason": "x"}, headers=bearer(world, "recall")).status_code == 409
-    listed = client.get("/api/v1/recalls", headers=bearer(world, "agency")).get_json()["recalls"]
+    assert client.post(path + "/close", json={"reason": "x"}, headers=world.bearer("recall")).status_code == 409
+    listed = client.get("/api/v1/recalls", headers=world.bearer("agency")).get_json()["recalls"]
     assert [(r["id"], r["status"], r["lots"]) for r in listed] == [(recall_id, "closed", 2)]
-    assert client.get("/api/v1/recalls/R-1999-0001", headers=bearer(world, "recall")).status_code == 404
+    assert client.get("/api/v1/recalls/R-1999-0001", headers=world.bearer("recall")).status_code == 404
 
 
 def test_recall__by_source_location_product_and_dates(chain: tuple[FlaskClient, World]) -> None:
@@ -131,12 +127,12 @@ def test_recall__refusals_record_nothing(
     client, world = chain
     size = world.ledger.size()
     payload = {"seeds": {"lots": [A1]}, "class": "I", "reason": "Listeria"} | body
-    response = client.post("/api/v1/recalls", json=payload, headers=bearer(world, who))
+    response = client.post("/api/v1/recalls", json=payload, headers=world.bearer(who))
     assert response.status_code == status and response.mimetype == PROBLEM
     if field:
         assert response.get_json()["errors"][0]["field"] == field
     assert world.ledger.size() == size
-    assert client.get("/api/v1/recalls", headers=bearer(world, "recall")).get_json()["recalls"] == []
+    assert client.get("/api/v1/recalls", headers=world.bearer("recall")).get_json()["recalls"] == []
 
 
 def _sign_in(client: FlaskClient, token: str) -> str:

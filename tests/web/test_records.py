@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import World
 from tests.test_cli import run
-from tests.web.test_recalls import A1, M1, bearer, chain, open_recall
+from tests.web.test_recalls import A1, M1, chain, open_recall
 from tracefood.ledger.records import CFIA_COLUMNS, FSMA_COLUMNS
 
 __all__ = ["chain"]  # the fixture, shared with test_recalls
@@ -30,9 +30,7 @@ def csv_rows(data: bytes) -> list[dict[str, str]]:
 def test_fsma204_for_a_recall(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
     recall_id = open_recall(client, world).get_json()["id"]
-    response = client.get(
-        "/api/v1/records/fsma204", query_string={"recall": recall_id}, headers=bearer(world, "recall")
-    )
+    response = client.get("/api/v1/records/fsma204", query_string={"recall": recall_id}, headers=world.bearer("recall"))
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = csv_rows(response.data)
     assert list(rows[0]) == list(FSMA_COLUMNS)
@@ -54,7 +52,7 @@ def test_fsma204_for_a_recall(chain: tuple[FlaskClient, World]) -> None:
     assert rows[0]["Traceability lot code source"].startswith("Field A") and rows[0]["GTIN"] == A1.split("/")[4]
     assert rows[4]["Product description"] == "Salad mix" and rows[4]["Unit of measure"] == "CS"
     xlsx = client.get(
-        "/api/v1/records/fsma204", query_string={"recall": recall_id, "format": "xlsx"}, headers=bearer(world, "recall")
+        "/api/v1/records/fsma204", query_string={"recall": recall_id, "format": "xlsx"}, headers=world.bearer("recall")
     )
     assert xlsx.mimetype.endswith("spreadsheetml.sheet")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True).active
@@ -66,20 +64,20 @@ def test_fsma204_for_a_recall(chain: tuple[FlaskClient, World]) -> None:
 def test_cfia_and_epcis_for_lots_and_their_trace(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
     args: dict[str, Any] = {"id": M1, "trace": "back"}
-    cfia = client.get("/api/v1/records/cfia", query_string=args, headers=bearer(world, "agency"))
+    cfia = client.get("/api/v1/records/cfia", query_string=args, headers=world.bearer("agency"))
     rows = csv_rows(cfia.data)
     assert list(rows[0]) == list(CFIA_COLUMNS)
     steps = [(r["Lot code"], r["Step"], r["Other party"]) for r in rows]
     assert ("A1", "Received from (one step back)", "Ferme A") in steps
     assert ("A1", "Sent to (one step forward)", "Emballeur") in steps
     assert ("M1", "Sent to (one step forward)", "NY Distributor") in steps
-    epcis = client.get("/api/v1/records/epcis", query_string=args, headers=bearer(world, "agency")).get_json()
+    epcis = client.get("/api/v1/records/epcis", query_string=args, headers=world.bearer("agency")).get_json()
     assert (
         epcis["type"] == "EPCISDocument" and len(epcis["epcisBody"]["eventList"]) == 5
     )  # harvest, ship, receive, mix, ship
     dated = client.get(
         "/api/v1/records/fsma204", query_string=args | {"from": "2026-08-04", "to": "2026-08-04"},
-        headers=bearer(world, "agency"),
+        headers=world.bearer("agency"),
     )  # fmt: skip
     assert {r["Critical tracking event"] for r in csv_rows(dated.data)} == {"Transformation"}
 
@@ -101,7 +99,7 @@ def test_records_bad_requests(
     chain: tuple[FlaskClient, World], who: str, args: dict[str, str], status: int, field: str | None
 ) -> None:
     client, world = chain
-    response = client.get("/api/v1/records/fsma204", query_string=args, headers=bearer(world, who))
+    response = client.get("/api/v1/records/fsma204", query_string=args, headers=world.bearer(who))
     assert response.status_code == status and response.mimetype == "application/problem+json"
     if field:
         assert response.get_json()["errors"][0]["field"] == field

@@ -24,7 +24,7 @@ def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
 
 
 def get(client: FlaskClient, world: World, who: str, **args: str) -> object:
-    return client.get("/api/v1/trace", query_string=args, headers={"Authorization": f"Bearer {world.tokens[who]}"})
+    return client.get("/api/v1/trace", query_string=args, headers=world.bearer(who))
 
 
 def test_trace_api__forward_with_holders(chain: tuple[FlaskClient, World]) -> None:

@@ -325,6 +325,17 @@ def parse_id(value: str) -> Ident:
     return Ident("private", value)
 
 
+def parse_lookup_id(value: str) -> Ident:
+    """:func:`parse_id`, also taking what people type to look a lot up: a bare 18-digit SSCC,
+    or a Digital Link path (``/01/{gtin}/10/{lot}``, ``/00/{sscc}``) on the GS1 resolver."""
+    value = value.strip()
+    if len(value) == 18 and value.isascii() and value.isdigit():
+        value = f"{GS1_RESOLVER}/00/{value}"
+    elif value.startswith("/"):
+        value = GS1_RESOLVER + value
+    return parse_id(value)
+
+
 # --------------------------------------------------------------------------------------------
 # Lenient converters for the CBV 2.0 event hash (never raise)
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from tracefood.errors import Conflict, LedgerKeyError, NotFound
 from tracefood.ledger import db, labels, tree
 from tracefood.ledger.capture import stored_event
 from tracefood.ledger.digital_link import parse_digital_link
-from tracefood.ledger.identifiers import GS1_RESOLVER, IdentifierError, parse_id
+from tracefood.ledger.identifiers import IdentifierError, parse_lookup_id
 from tracefood.ledger.labels import Issued, KeyRecord, LabelError, Subject, SubjectRecord
 from tracefood.ledger.models import entries
 from tracefood.ledger.note import Signer
@@ -101,10 +101,11 @@ def _aad(kid: str, party_id: str) -> bytes:
     return f"tracefood label key\n{kid}\n{party_id}".encode()
 
 
-def _when(moment: dt.datetime | None) -> str | None:
+def utc_text(moment: dt.datetime | None) -> str | None:
+    """A stored time as ``YYYY-MM-DDTHH:MM:SSZ`` (SQLite gives back UTC without its offset)."""
     if moment is None:
         return None
-    if moment.tzinfo is None:  # SQLite hands back the UTC times we stored without offset
+    if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -202,7 +203,7 @@ class LabelKeys:
                 raise NotFound(f"no label key {kid}", errors=[{"field": "kid", "reason": "unknown key"}])
             _may_manage(actor, row.party_id)
             if row.revoked_at is not None:
-                raise Conflict(f"label key {kid} was already revoked on {_when(row.revoked_at)}")
+                raise Conflict(f"label key {kid} was already revoked on {utc_text(row.revoked_at)}")
             conn.execute(
                 update(label_keys).where(label_keys.c.kid == kid).values(revoked_at=_now(), revoked_reason=reason)
             )
@@ -262,9 +263,9 @@ def _key_record(row: Any) -> KeyRecord:
         party_id=row.party_id,
         party_name=row.name,
         public_key=bytes(row.public_key),
-        created_at=_when(row.created_at) or "",
-        retired_at=_when(row.retired_at),
-        revoked_at=_when(row.revoked_at),
+        created_at=utc_text(row.created_at) or "",
+        retired_at=utc_text(row.retired_at),
+        revoked_at=utc_text(row.revoked_at),
         revoked_reason=row.revoked_reason,
     )
 
@@ -416,13 +417,8 @@ class IssuedLabel:
 def resolve_subject(identifier: str) -> Subject:
     """A lot or logistic unit id: an EPC URN, a Digital Link on any domain, a Digital Link path
     (``/01/{gtin}/10/{lot}``, ``/00/{sscc}``) or a bare 18-digit SSCC."""
-    identifier = identifier.strip()
-    if len(identifier) == 18 and identifier.isascii() and identifier.isdigit():
-        identifier = f"{GS1_RESOLVER}/00/{identifier}"
-    elif identifier.startswith("/"):
-        identifier = GS1_RESOLVER + identifier
     try:
-        ident = parse_id(identifier)
+        ident = parse_lookup_id(identifier)
     except IdentifierError as exc:
         raise LabelError(f"id: {exc.reason}", errors=[{"field": "id", "reason": exc.reason}]) from None
     if ident.kind not in ("lot", "sscc"):
@@ -499,7 +495,7 @@ def issuances(engine: Engine, *, subject: str | None = None, party_id: str | Non
         if party_id is not None:
             stmt = stmt.where(label_issuances.c.party_id == party_id)
         return [
-            {"seq": r.seq, "at": _when(r.at), "actor": r.actor, "party": r.party_id, "kid": r.kid,
+            {"seq": r.seq, "at": utc_text(r.at), "actor": r.actor, "party": r.party_id, "kid": r.kid,
              "id": r.subject, "url": r.url, "ec": r.ec}
             for r in conn.execute(stmt.limit(1000))
         ]  # fmt: skip

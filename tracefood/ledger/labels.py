@@ -473,10 +473,6 @@ def _diagnose(parts: LabelParts, key: KeyRecord, trust: Trust, source: str) -> V
 # -- the signed trust list (offline verification) ---------------------------------------------
 
 
-def now_utc() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def build_trust_list(
     *,
     issuer: str,

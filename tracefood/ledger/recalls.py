@@ -26,7 +26,7 @@ from tracefood.errors import Conflict, InvalidEntry, InvalidParameter, NotFound
 from tracefood.ledger import db, trace
 from tracefood.ledger.capture import EventStore
 from tracefood.ledger.events import format_micro
-from tracefood.ledger.identifiers import IdentifierError, parse_id
+from tracefood.ledger.label_store import utc_text
 from tracefood.ledger.ledger import Ledger
 from tracefood.ledger.registry import Actor, Forbidden, public_view
 from tracefood.ledger.tables import (
@@ -216,14 +216,6 @@ def _recall_row(conn: Connection, recall_id: str) -> Any:
     return row
 
 
-def _when(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _holders(conn: Connection, lot_ids: list[int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str]]:
     """(stock on hand, shipments in transit, every party that holds, is receiving or received)."""
     on_hand: list[dict[str, Any]] = []
@@ -267,7 +259,7 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         ).all()  # fmt: skip
         on_hand, moving, everyone = _holders(conn, [r.id for r in scope])
         acks = {
-            r.party_id: {"at": _when(r.at), "by": r.by, "note": r.note}
+            r.party_id: {"at": utc_text(r.at), "by": r.by, "note": r.note}
             for r in conn.execute(select(recall_acks).where(recall_acks.c.recall_id == recall_id))
         }
         everyone.discard(row.party_id or "")
@@ -293,11 +285,11 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         "instructions": row.instructions,
         "seeds": row.seeds,
         "status": "closed" if row.closed_at else "open",
-        "opened_at": _when(row.opened_at),
+        "opened_at": utc_text(row.opened_at),
         "opened_by": row.opened_by,
         "party": row.party_id,
         "ledger_seq": row.seq,
-        "closed_at": _when(row.closed_at),
+        "closed_at": utc_text(row.closed_at),
         "close_reason": row.close_reason,
         "lots": [
             {
@@ -328,7 +320,7 @@ def list_recalls(engine: Engine) -> list[dict[str, Any]]:
         )
         return [
             {"id": r.id, "class": r.recall_class, "reason": r.reason, "status": "closed" if r.closed_at else "open",
-             "opened_at": _when(r.opened_at), "lots": counts.get(r.id, 0)}
+             "opened_at": utc_text(r.opened_at), "lots": counts.get(r.id, 0)}
             for r in conn.execute(select(recalls).order_by(recalls.c.opened_at.desc(), recalls.c.id.desc()))
         ]  # fmt: skip
 
@@ -353,7 +345,7 @@ def acknowledge(engine: Engine, recall_id: str, actor: Actor, note: str | None =
             )
         ).first()
         if done is not None:
-            raise Conflict(f"{actor.party_id} already acknowledged recall {recall_id} at {_when(done.at)}")
+            raise Conflict(f"{actor.party_id} already acknowledged recall {recall_id} at {utc_text(done.at)}")
         conn.execute(
             insert(recall_acks).values(recall_id=recall_id, party_id=actor.party_id, at=dt.datetime.now(dt.UTC),
                                        by=actor.name, note=note)
@@ -369,27 +361,10 @@ def close(engine: Engine, recall_id: str, actor: Actor, reason: Any) -> dict[str
     with db.write_transaction(engine) as conn:
         row = _recall_row(conn, recall_id)
         if row.closed_at is not None:
-            raise Conflict(f"recall {recall_id} was closed at {_when(row.closed_at)}")
+            raise Conflict(f"recall {recall_id} was closed at {utc_text(row.closed_at)}")
         conn.execute(
             update(recalls)
             .where(recalls.c.id == recall_id)
             .values(closed_at=dt.datetime.now(dt.UTC), closed_by=actor.name, close_reason=reason.strip())
         )
     return detail(engine, recall_id, actor)
-
-
-def recall_of_lot(engine: Engine, key: str) -> list[str]:
-    """The recalls naming a lot (for its pages)."""
-    try:
-        canonical = parse_id(key).key
-    except IdentifierError:
-        return []
-    with db.read_snapshot(engine) as conn:
-        return [
-            r[0]
-            for r in conn.execute(
-                select(recall_lots.c.recall_id)
-                .join(lots, lots.c.id == recall_lots.c.lot_id)
-                .where(lots.c.key == canonical)
-            )
-        ]

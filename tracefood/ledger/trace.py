@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, and_, select
 from tracefood.errors import InvalidParameter, NotFound
 from tracefood.ledger import db
 from tracefood.ledger.events import format_micro
-from tracefood.ledger.identifiers import GS1_RESOLVER, IdentifierError, parse_id
+from tracefood.ledger.identifiers import IdentifierError, parse_lookup_id
 from tracefood.ledger.tables import events, locations, lot_events, lot_links, lots, parties, shipments, stock
 
 DIRECTIONS = ("back", "forward")
@@ -74,13 +74,8 @@ def corrected_seqs(conn: Connection) -> frozenset[int]:
 
 def resolve(conn: Connection, identifier: str) -> Any:
     """The ``lots`` row of a lot, item or SSCC id in any accepted form; 400 / 404 problems."""
-    value = identifier.strip()
-    if len(value) == 18 and value.isascii() and value.isdigit():
-        value = f"{GS1_RESOLVER}/00/{value}"
-    elif value.startswith("/"):
-        value = GS1_RESOLVER + value
     try:
-        key = parse_id(value).key
+        key = parse_lookup_id(identifier).key
     except IdentifierError as exc:
         raise InvalidParameter("id", exc.reason) from None
     row = conn.execute(select(lots).where(lots.c.key == key)).first()

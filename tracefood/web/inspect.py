@@ -31,6 +31,7 @@ from tracefood.ledger.tables import events, locations, lot_events, lot_links, lo
 from tracefood.web import labels_api
 from tracefood.web.ledger_ext import get_ledger
 from tracefood.web.pages import pages, signed_in, t
+from tracefood.web.problems import prefers_json
 
 FULL_VIEW_ROLES = ("inspector", "recall_officer", "admin")
 SCAN_CSP = (
@@ -38,11 +39,6 @@ SCAN_CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 MAX_HISTORY = 200
-
-
-def wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
 @pages.get("/01/<gtin>/10/<path:lot>")
@@ -68,7 +64,7 @@ def scan_sscc(sscc: str) -> Any:
 
 
 def _bad_label(reason: str, field: str) -> Any:
-    if wants_json():
+    if prefers_json():
         raise InvalidParameter(field, reason)
     response = Response(
         render_template("label_error.html", title=t("scan.bad.title"), message=t("scan.bad.body"), reason=reason),
@@ -109,7 +105,7 @@ def _scan(subject: labels.Subject) -> Any:
         "full_history": full,
         "checkpoint": {"size": checkpoint.checkpoint.size, "note": checkpoint.note},
     }
-    if wants_json():
+    if prefers_json():
         return _secure(jsonify(data | {"verdict": _header_verdict(subject)}))
     html = render_template("label.html", d=data, subject=subject, reasons=_reason_texts(), actor=actor)
     return _secure(Response(html))
@@ -132,7 +128,7 @@ def _unknown(subject: labels.Subject) -> Any:
     """A label naming a lot the ledger never saw: 404, with the verdict on its signature (a
     changed GTIN or lot code usually lands here, and the verdict says which)."""
     what = subject.lot or subject.sscc
-    if wants_json():
+    if prefers_json():
         raise NotFound(f"the ledger has no {subject.kind} {what}", errors=[{"field": "id", "reason": "unknown"}],
                        verdict=_header_verdict(subject))  # fmt: skip
     data = {"unknown": True, "subject": subject.to_json(), "status": None, "info": {}, "history": []}

@@ -18,15 +18,19 @@ PROBLEM_JSON = "application/problem+json"
 API_PREFIXES = ("/api/", "/epcis")
 
 
-def wants_problem() -> bool:
-    """API routes, and any route whose client prefers JSON to HTML (label URLs asked for JSON)."""
-    if request.path.startswith(API_PREFIXES):
-        return True
+def prefers_json() -> bool:
+    """Whether the client asks for JSON (or a problem) rather than HTML (label URLs, which
+    phones open as pages and programs ask for as JSON)."""
     best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
     return (
         best in ("application/json", PROBLEM_JSON)
         and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
     )
+
+
+def wants_problem() -> bool:
+    """API routes, and any route whose client prefers JSON to HTML."""
+    return request.path.startswith(API_PREFIXES) or prefers_json()
 
 
 def render(problem: dict[str, Any]) -> Response:
