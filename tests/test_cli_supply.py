@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import VECTORS, Database
 from tests.test_cli import run
+from tracefood.ledger import db
 
 GS1 = VECTORS / "epcis" / "gs1-examples"
 GDST = VECTORS / "epcis" / "gdst-traceback"
@@ -119,6 +121,41 @@ def test_cli__gdst_query_documents_are_read_and_judged(home: tuple[Path, str]) -
     assert bom and not bom[0]["reason"].startswith("not valid JSON")
     assert by_name["traceback_tests.jsonld"]["errors"][0]["field"].startswith("/epcisBody/eventList/")
     assert json.loads(run(tmp, "verify", "--json", url=url).stdout)["size"] == 0
+
+
+def test_cli__gdst_documents_import_with_lenient_and_say_what_was_repaired(home: tuple[Path, str]) -> None:
+    tmp, url = home
+    files = sorted(GDST.glob("*.jsonld"))
+    result = run(tmp, "import", "epcis", *map(str, files), "--party", "coop", "--lenient", "--json", url=url)
+    assert result.returncode == 1  # the malformed file is still refused
+    by_name = {Path(f["file"]).name: f for f in json.loads(result.stdout)["files"]}
+    assert [name for name, f in by_name.items() if f["errors"]] == ["EPCISQueryDocument_malformed.jsonld"]
+    # testserver_advancedfilters comes first and shares 12 of traceback_tests' 21 events
+    assert by_name["testserver_advancedfilters.jsonld"]["accepted"] == 17
+    assert (by_name["traceback_tests.jsonld"]["accepted"], by_name["traceback_tests.jsonld"]["duplicates"]) == (9, 12)
+    assert (by_name["EPCISQueryDocument_duplicate_eventIDs.jsonld"]["accepted"], by_name[
+        "EPCISQueryDocument_duplicate_eventIDs.jsonld"]["duplicates"]) == (1, 1)  # fmt: skip
+    repaired = {r["field"] for r in by_name["epcisquerydoc-example01.jsonld"]["repairs"]}
+    assert "/epcisHeader" in repaired
+    assert run(tmp, "verify", "--projections", url=url).returncode == 0
+    text = run(tmp, "import", "epcis", str(GDST / "traceback_tests.jsonld"), "--party", "coop", "--lenient", url=url)
+    assert text.returncode == 0 and "0 new, 21 already recorded" in text.stdout
+    traced = run(tmp, "trace", "urn:epc:id:sscc:08600031303.0005", "--direction", "forward", "--json", url=url)
+    assert json.loads(traced.stdout)["lots"] == ["urn:gdst:example.org:product:lot:class:processor.2u.v1-0122-2022"]
+
+
+def test_cli__verify_rebuild_replaces_projections_that_differ(home: tuple[Path, str]) -> None:
+    tmp, url = home
+    assert run(tmp, "import", "epcis", str(GDST / "traceback_tests.jsonld"), "--party", "coop", "--lenient", url=url)
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE stock SET quantity = quantity + 1"))
+    engine.dispose()
+    assert run(tmp, "verify", "--projections", url=url).returncode == 1
+    assert run(tmp, "verify", "--rebuild", url=url).returncode == 2  # a usage error: needs --projections
+    rebuilt = run(tmp, "verify", "--projections", "--rebuild", "--json", url=url)
+    assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["projections"]["rebuilt"] is True
+    assert run(tmp, "verify", "--projections", url=url).returncode == 0
 
 
 def test_cli__a_rejected_file_is_reported_and_changes_nothing(home: tuple[Path, str]) -> None:

@@ -77,6 +77,8 @@ def handle_errors(func: F) -> F:
             if verbose:
                 raise
             fail(str(exc))
+        except click.ClickException:
+            raise  # usage errors: click prints them and exits 2
         except Exception as exc:  # never a traceback without --verbose
             if verbose:
                 raise
@@ -146,10 +148,20 @@ def _safe_url(url: str) -> str:
     is_flag=True,
     help="Also rebuild the lot projections from the ledger and report any difference.",
 )
+@click.option(
+    "--rebuild",
+    "replace",
+    is_flag=True,
+    help="With --projections: when the ledger verifies, replace the stored projections with the rebuilt ones.",
+)
 @click.pass_obj
 @handle_errors
-def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | None, projections: bool) -> None:
+def verify(
+    obj: Context, as_json: bool, against: tuple[Path, ...], key: str | None, projections: bool, replace: bool
+) -> None:
     """Verify every entry, link, Merkle node and checkpoint; exit 1 on any finding."""
+    if replace and not projections:
+        raise click.UsageError("--rebuild goes with --projections")
     held = [_read_checkpoint_file(p) for p in against]
     verifier = _read_verifier(key) if key else None
     ledger = obj.open_ledger(with_key=verifier is None)
@@ -170,21 +182,23 @@ def verify(obj: Context, as_json: bool, against: tuple[Path, ...], key: str | No
     if projections:
         from tracefood.ledger.rebuild import rebuild
 
-        differences = rebuild(ledger.engine).differences
-    ok = report.ok and not differences
+        differences = rebuild(ledger.engine, commit=replace and report.ok).differences
+    rebuilt = replace and report.ok
+    ok = report.ok and (rebuilt or not differences)
     if as_json:
         out = report.to_json()
         if projections:
-            out["projections"] = {"ok": not differences, "differences": differences}
+            out["projections"] = {"ok": not differences, "differences": differences, "rebuilt": rebuilt}
             out["ok"] = ok
         click.echo(json.dumps(out, default=str))
     else:
         for d in differences:
             click.echo(f"-\t{d['code']}\t{d['table']}: {d['row']}")
         if projections:
+            found = "ok" if not differences else f"{len(differences)} difference(s)"
             click.echo(
-                f"projections: {'ok' if not differences else f'{len(differences)} difference(s)'}",
-                err=bool(differences),
+                f"projections: {found}" + (", replaced by the rebuilt ones" if rebuilt and differences else ""),
+                err=bool(differences) and not rebuilt,
             )
         for f in report.findings:
             where = "-" if f.seq is None else str(f.seq)

@@ -175,12 +175,19 @@ def _io_commands() -> None:
     @import_.command("epcis")
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--party", required=True, help="The party whose events these are.")
+    @click.option(
+        "--lenient",
+        is_flag=True,
+        help="Repair the known defects of other systems' exports (listed in the README) and say what was repaired.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
     @handle_errors
-    def import_epcis(files: tuple[Path, ...], party: str, as_json: bool) -> None:
+    def import_epcis(files: tuple[Path, ...], party: str, lenient: bool, as_json: bool) -> None:
         """Import EPCIS 2.0 JSON-LD documents (EPCISDocument or EPCISQueryDocument).
 
-        Each file is one atomic capture: it lands whole or not at all.
+        Each file is one atomic capture: it lands whole or not at all. With --lenient, a
+        document from another system is taken when its only defects are the ones listed in
+        the README (each repair is printed and kept in the ledger entry).
         """
         ledger = _obj().open_ledger(with_key=False)
         reg = Registry(ledger.engine)
@@ -192,7 +199,7 @@ def _io_commands() -> None:
         try:
             with click.progressbar(files, label="importing", file=sys.stderr) if show else _plain(files) as bar:
                 for path in bar:
-                    results.append(_import_one(store, actor, path))
+                    results.append(_import_one(store, actor, path, lenient))
         finally:
             ledger.close()
         accepted = sum(r["accepted"] for r in results)
@@ -209,7 +216,12 @@ def _io_commands() -> None:
                         + (f" (+{len(r['errors']) - 1} more)" if len(r["errors"]) > 1 else "")
                     )
                 else:
-                    click.echo(f"{r['file']}: {r['accepted']} new, {r['duplicates']} already recorded")
+                    repaired = f", {len(r['repairs'])} repair(s)" if r["repairs"] else ""
+                    click.echo(f"{r['file']}: {r['accepted']} new, {r['duplicates']} already recorded{repaired}")
+                    for repair in r["repairs"][:5]:
+                        click.echo(f"  repaired {repair['field']}: {repair['reason']}")
+                    if len(r["repairs"]) > 5:
+                        click.echo(f"  (+{len(r['repairs']) - 5} more repairs; --json lists them all)")
             click.echo(f"{accepted} events recorded, {duplicates} already recorded, {len(rejected)} file(s) rejected")
         if rejected:
             sys.exit(1)
@@ -300,8 +312,8 @@ class _plain:
         return None
 
 
-def _import_one(store: EventStore, actor: Actor, path: Path) -> dict[str, Any]:
-    result: dict[str, Any] = {"file": str(path), "accepted": 0, "duplicates": 0, "errors": []}
+def _import_one(store: EventStore, actor: Actor, path: Path, lenient: bool) -> dict[str, Any]:
+    result: dict[str, Any] = {"file": str(path), "accepted": 0, "duplicates": 0, "errors": [], "repairs": []}
     try:
         raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")  # tolerate a UTF-8 byte order mark
         document = json.loads(raw, parse_float=parse_json_number)
@@ -312,12 +324,12 @@ def _import_one(store: EventStore, actor: Actor, path: Path) -> dict[str, Any]:
         result["errors"] = [{"field": "/", "reason": "not valid JSON: nested too deeply"}]
         return result
     try:
-        receipts = store.capture(document, actor, source="import")
+        receipts, result["repairs"] = store.import_document(document, actor, lenient=lenient)
     except TraceFoodError as exc:
         result["errors"] = exc.errors or [{"field": "/", "reason": exc.detail}]
         return result
-    result["accepted"] = sum(r.created for r in receipts)
-    result["duplicates"] = sum(not r.created for r in receipts)
+    result["accepted"] = len({r.seq for r in receipts if r.created})  # an event twice in one file: once
+    result["duplicates"] = len(receipts) - result["accepted"]
     return result
 
 

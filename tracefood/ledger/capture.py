@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, or_, select
 
 from tracefood.errors import Conflict, InvalidEntry
 from tracefood.ledger import cbv, readable, tree
+from tracefood.ledger import lenient as lenient_import
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.epcis_validate import check_document, document_events
 from tracefood.ledger.event_hash import event_hash_id
@@ -80,6 +81,9 @@ class Pending:
     source: str
     hash_id: str = ""
     facts: Facts | None = None
+    lenient: bool = False
+    opaque: tuple[str, ...] = ()
+    repairs: list[lenient_import.Repair] = field(default_factory=list)
 
     def field(self, pointer: str) -> str:
         """Where an error inside the EPCIS event is, in the caller's own document."""
@@ -134,7 +138,26 @@ class EventStore:
         self, document: Any, actor: Actor, *, source: str = "capture", now: dt.datetime | None = None
     ) -> list[EventReceipt]:
         """Capture an EPCIS 2.0 document (EPCISDocument or EPCISQueryDocument), atomically."""
+        return self._capture(document, actor, source, now, lenient=False)[0]
+
+    def import_document(
+        self, document: Any, actor: Actor, *, lenient: bool = False, now: dt.datetime | None = None
+    ) -> tuple[list[EventReceipt], list[dict[str, Any]]]:
+        """Capture a document from a file (source ``import``), atomically; with ``lenient``,
+        the known defects of other systems' exports are repaired as
+        :mod:`~tracefood.ledger.lenient` lists. Returns the receipts and the repairs made
+        (``field`` a pointer in the document, ``was``, ``reason``)."""
+        return self._capture(document, actor, "import", now, lenient=lenient)
+
+    def _capture(
+        self, document: Any, actor: Actor, source: str, now: dt.datetime | None, *, lenient: bool
+    ) -> tuple[list[EventReceipt], list[dict[str, Any]]]:
         self._may_write(actor, [])
+        repairs: list[dict[str, Any]] = []
+        if lenient:
+            document, fixed = lenient_import.prepare_document(document)
+            repairs.extend(r.to_json() for r in fixed)
+            document, event_repairs = _prepare_events(document)
         findings = check_document(document)
         _raise([{"field": f.field, "reason": f.reason} for f in findings], "invalid EPCIS document")
         assert isinstance(document, Mapping)
@@ -145,9 +168,15 @@ class EventStore:
         found = document_events(document)
         self._may_capture(actor, found)
         pending = [Pending(f"{base}/{i}", dict(event), context, None, source) for i, event in enumerate(found)]
+        if lenient:
+            for p, before in zip(pending, event_repairs, strict=True):
+                kept, kept_repairs = lenient_import.opaque_ids(p.event)
+                p.lenient, p.opaque, p.repairs = True, tuple(kept), [*before, *kept_repairs]
         if not pending:
-            return []
-        return self._commit(pending, actor, strict=False, now=now)
+            return [], repairs
+        receipts = self._commit(pending, actor, strict=False, now=now)
+        repairs.extend(r.to_json(p.pointer) for p in pending for r in p.repairs)
+        return receipts, repairs
 
     def record_recall(
         self, event: dict[str, Any], actor: Actor, then: Callable[[Connection, EventReceipt], None]
@@ -204,7 +233,7 @@ class EventStore:
         errors: list[dict[str, str]] = []
         for p in pending:
             try:
-                p.facts = facts(p.event)
+                p.facts = facts(p.event, p.opaque)
             except EventError as exc:
                 errors.append({"field": p.field(exc.field), "reason": exc.reason})
                 continue
@@ -234,6 +263,8 @@ class EventStore:
                     continue
                 seen[p.entry_id] = p
                 fresh.append(p)
+            if any(p.lenient for p in fresh):  # events out of order: applied in event-time order
+                fresh.sort(key=lambda p: p.facts.time if p.facts is not None else "")
             _check_event_ids(fresh, known)
             receipts = self._apply(conn, fresh, actor, strict, registry) if fresh else {}
             known.update(receipts)
@@ -270,9 +301,11 @@ class EventStore:
                 product_of_gtin,
                 carrier_role=actor.role == "carrier",
                 inspector=actor.role == "inspector",
+                lenient=p.lenient,
             )
             try:
                 state.apply(p.facts, ctx)
+                p.repairs.extend(lenient_import.Repair(*note) for note in ctx.notes)
             except EventError as exc:
                 errors.append({"field": p.field(exc.field), "reason": exc.reason})
                 if len(errors) >= MAX_ERRORS:
@@ -292,6 +325,12 @@ class EventStore:
                 payload["kind"] = p.kind
             if p.context is not None and p.context != readable.CONTEXT:
                 payload["context"] = freeze(p.context)[0]
+            if p.lenient:
+                payload["lenient"] = True
+            if p.opaque:
+                payload["opaque_ids"] = sorted(p.opaque)
+            if p.repairs:
+                payload["repairs"] = [r.to_json() for r in p.repairs]
             items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
         appended = self.ledger.append_in(conn, self.ledger.prepare(items), fresh=True, size=size)
         out: dict[str, EventReceipt] = {}
@@ -391,17 +430,25 @@ def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceip
 
 
 def _check_event_ids(fresh: list[Pending], known: dict[str, EventReceipt]) -> None:
-    """A new event may not reuse an eventID that names another event."""
+    """A new event may not reuse an eventID that names another event (a lenient import gives
+    it its hash ID instead)."""
     given: dict[str, Pending] = {}
     errors: list[dict[str, str]] = []
     for p in fresh:
         eid = p.event["eventID"]
-        if eid in given:
+        taken = known.get("eventID:" + eid)
+        corrects = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
+        clash = eid in given or (taken is not None and not corrects)
+        if clash and p.lenient:
+            other = given[eid].pointer if eid in given else f"seq {taken.seq if taken else '?'}"
+            reason = f"replaced by the event's hash ID: it also names a different event ({other})"
+            p.repairs.append(lenient_import.Repair("/eventID", eid, reason))
+            eid = p.event["eventID"] = p.hash_id
+            taken = None
+        elif eid in given:
             other = given[eid].pointer or "another event"
             errors.append({"field": p.field("/eventID"), "reason": f"{eid!r} is also the eventID of {other}"})
         given[eid] = p
-        taken = known.get("eventID:" + eid)
-        corrects = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
         if taken is not None and not corrects:  # an error declaration repeats the eventID it corrects
             errors.append(
                 {"field": p.field("/eventID"), "reason": f"already names a different event (seq {taken.seq})"}
@@ -430,3 +477,19 @@ def stored_event(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     event = thaw(copy.deepcopy(payload["epcis"]), list(payload.get("decimals", [])))
     event["recordTime"] = envelope["recorded"]
     return envelope, event
+
+
+def _prepare_events(document: Any) -> tuple[Any, list[list[lenient_import.Repair]]]:
+    """The document with each event's empty optional fields left out (lenient import), and the
+    repairs per event; a document without an event list is returned for the checks to refuse."""
+    try:
+        found = document_events(document)
+    except ValueError:
+        return document, []
+    prepared = [lenient_import.prepare_event(event) for event in found]
+    fixed = copy.deepcopy(dict(document))
+    body = fixed["epcisBody"]
+    if fixed.get("type") == "EPCISQueryDocument":
+        body = body["queryResults"]["resultsBody"]
+    body["eventList"] = [event for event, _ in prepared]
+    return fixed, [repairs for _, repairs in prepared]

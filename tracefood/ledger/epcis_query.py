@@ -80,7 +80,7 @@ from tracefood.errors import InvalidParameter, NotFound
 from tracefood.ledger import cbv, db
 from tracefood.ledger.event_hash import canonical_gs1_uri
 from tracefood.ledger.export import EPCIS_CONTEXT, export_document
-from tracefood.ledger.identifiers import Ident, IdentifierError, UnsupportedIdentifier, parse_id
+from tracefood.ledger.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
 from tracefood.ledger.registry import Actor
 from tracefood.ledger.tables import events, lot_events, lots, shipments, stock
 
@@ -294,7 +294,10 @@ def _ident(name: str, value: str) -> Ident:
         # GS1 keys TraceFood follows by identity only (GRAI, GIAI...), keyed as capture keys them
         return Ident("other", canonical_gs1_uri(value))
     except IdentifierError as exc:
-        raise QueryParameterException(name, f"{exc.reason}: {value[:80]!r}") from None
+        kept = opaque_ident(value)  # an EPC URN with digits missing, as a lenient import keeps it
+        if kept is None:
+            raise QueryParameterException(name, f"{exc.reason}: {value[:80]!r}") from None
+        return kept
 
 
 def _match(name: str, values: list[str]) -> Match:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from tracefood.ledger import cbv
 from tracefood.ledger.event_hash import canonical_gs1_uri, normalise_timestamp
-from tracefood.ledger.identifiers import Ident, IdentifierError, UnsupportedIdentifier, parse_id
+from tracefood.ledger.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
 from tracefood.ledger.tables import MICRO
 
 ENTRY_KIND = "epcis-event"
@@ -116,7 +116,7 @@ def format_micro(value: int | None) -> str | None:
 _parse_id = functools.lru_cache(maxsize=65_536)(parse_id)
 
 
-def _ident(value: Any, pointer: str) -> Ident:
+def _ident(value: Any, pointer: str, opaque: Collection[str] = ()) -> Ident:
     if not isinstance(value, str):
         raise EventError(pointer, "must be an identifier URI")
     try:
@@ -126,6 +126,9 @@ def _ident(value: Any, pointer: str) -> Ident:
         # that TraceFood follows by identity only: no lot code, no quantities.
         return Ident("other", canonical_gs1_uri(value))
     except IdentifierError as exc:
+        kept = opaque_ident(value) if value in opaque else None
+        if kept is not None:
+            return kept
         raise EventError(pointer, f"{exc.reason}: {value!r}") from None
 
 
@@ -144,23 +147,33 @@ def _typed(items: Any, key: str, type_name: str) -> str | None:
     return None
 
 
-def _location_key(value: str | None, pointer: str) -> str | None:
+def _location_key(value: str | None, pointer: str, opaque: Collection[str] = ()) -> str | None:
     if value is None:
         return None
     try:
         return _parse_id(value).key
     except IdentifierError as exc:
+        kept = opaque_ident(value) if value in opaque else None
+        if kept is not None:
+            return kept.key
         raise EventError(pointer, f"{exc.reason}: {value!r}") from None
 
 
-def facts(event: Mapping[str, Any]) -> Facts:
-    """Read the facts of an EPCIS event that has passed the structural checks."""
+def facts(event: Mapping[str, Any], opaque: Collection[str] = ()) -> Facts:
+    """Read the facts of an EPCIS event that has passed the structural checks.
+
+    ``opaque``: malformed EPC URNs to follow by identity (see
+    :func:`~tracefood.ledger.identifiers.opaque_ident`); the lenient import lists them in the
+    ledger entry, and a replay passes the same list."""
     kind = str(event.get("type"))
     objects: list[Obj] = []
 
+    def ident(value: Any, pointer: str) -> Ident:
+        return _ident(value, pointer, opaque)
+
     def add_epcs(name: str, role: str) -> None:
         for i, value in enumerate(event.get(name) or []):
-            objects.append(Obj(_ident(value, f"/{name}/{i}"), role, pointer=f"/{name}/{i}"))
+            objects.append(Obj(ident(value, f"/{name}/{i}"), role, pointer=f"/{name}/{i}"))
 
     def add_quantities(name: str, role: str) -> None:
         for i, item in enumerate(event.get(name) or []):
@@ -169,7 +182,7 @@ def facts(event: Mapping[str, Any]) -> Facts:
                 raise EventError(ptr, "must be an object")
             qty = micro(item["quantity"], ptr + "/quantity") if "quantity" in item else None
             uom = item.get("uom")
-            objects.append(Obj(_ident(item.get("epcClass"), ptr + "/epcClass"), role, qty, uom, ptr))
+            objects.append(Obj(ident(item.get("epcClass"), ptr + "/epcClass"), role, qty, uom, ptr))
 
     if kind == "TransformationEvent":
         add_epcs("inputEPCList", "input")
@@ -178,17 +191,17 @@ def facts(event: Mapping[str, Any]) -> Facts:
         add_quantities("outputQuantityList", "output")
     elif kind in ("AggregationEvent", "AssociationEvent"):
         if isinstance(event.get("parentID"), str):
-            objects.append(Obj(_ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
+            objects.append(Obj(ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
         add_epcs("childEPCs", "child")
         add_quantities("childQuantityList", "child")
     else:
         if kind == "TransactionEvent" and isinstance(event.get("parentID"), str):
-            objects.append(Obj(_ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
+            objects.append(Obj(ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
         add_epcs("epcList", "epc")
         add_quantities("quantityList", "epc")
 
-    read_point = _location_key(_id_of(event.get("readPoint")), "/readPoint/id")
-    biz_location = _location_key(_id_of(event.get("bizLocation")), "/bizLocation/id")
+    read_point = _location_key(_id_of(event.get("readPoint")), "/readPoint/id", opaque)
+    biz_location = _location_key(_id_of(event.get("bizLocation")), "/bizLocation/id", opaque)
     refs = [
         f"{cbv.normalise('bizTransactionType', bt.get('type')) or bt.get('type') or 'ref'}:{bt.get('bizTransaction')}"
         for bt in event.get("bizTransactionList") or []
@@ -203,9 +216,9 @@ def facts(event: Mapping[str, Any]) -> Facts:
         time=_utc_time(event.get("eventTime")),
         read_point=read_point,
         biz_location=biz_location,
-        source_location=_location_key(_typed(event.get("sourceList"), "source", "location"), "/sourceList"),
+        source_location=_location_key(_typed(event.get("sourceList"), "source", "location"), "/sourceList", opaque),
         dest_location=_location_key(
-            _typed(event.get("destinationList"), "destination", "location"), "/destinationList"
+            _typed(event.get("destinationList"), "destination", "location"), "/destinationList", opaque
         ),
         source_party=_typed(event.get("sourceList"), "source", "owning_party"),
         dest_party=_typed(event.get("destinationList"), "destination", "owning_party"),

@@ -300,6 +300,36 @@ def _epc_ident(uri: str) -> Ident:
     return _gtin_ident(gtin, lot=text) if form[0] == "class" else _gtin_ident(gtin, serial=text)
 
 
+_SHORT_EPC = re.compile(r"urn:epc:(id|class):(sscc|sgtin|lgtin|sgln|pgln):([0-9]+)\.([0-9]+)(?:\.(.*))?", re.DOTALL)
+_OPAQUE_KINDS: dict[str, IdentKind] = {"sscc": "sscc", "sgtin": "item", "lgtin": "lot", "sgln": "location",
+                                       "pgln": "party"}  # fmt: skip
+
+
+def opaque_ident(value: str) -> Ident | None:
+    """An EPC URN that is GS1 in shape but has the wrong number of digits (another system's
+    export that dropped leading zeros, say ``urn:epc:id:sscc:08600031303.0005``), as an id
+    followed by identity only: its key is the URN exactly as written, its kind comes from the
+    EPC scheme, and no GS1 key is derived from it (no check digit can be computed for digits
+    that are missing). None for anything else, including every valid id. Only the lenient
+    import (:mod:`tracefood.ledger.lenient`) uses it, for ids it lists in the ledger entry."""
+    m = _SHORT_EPC.fullmatch(value)
+    if m is None:
+        return None
+    try:
+        parse_id(value)
+    except UnsupportedIdentifier:
+        return None
+    except IdentifierError as exc:
+        if "digits together" not in exc.reason:
+            return None
+        kind = _OPAQUE_KINDS[m.group(2)]
+        if (m.group(1) == "class") != (kind == "lot") or (m.group(5) is None) != (kind in ("sscc", "party")):
+            return None
+        lot = unquote(m.group(5)) if kind == "lot" and m.group(5) is not None else None
+        return Ident(kind, value, lot=lot)
+    return None
+
+
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.")
 
 

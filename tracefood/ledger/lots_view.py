@@ -9,7 +9,7 @@ from sqlalchemy import Engine, or_, select
 from tracefood.errors import NotFound
 from tracefood.ledger import db
 from tracefood.ledger.events import format_micro
-from tracefood.ledger.identifiers import IdentifierError, parse_id
+from tracefood.ledger.identifiers import IdentifierError, opaque_ident, parse_id
 from tracefood.ledger.tables import events, locations, lot_events, lot_links, lots, products, shipments, stock
 
 
@@ -86,7 +86,10 @@ def lot_detail(engine: Engine, key: str) -> dict[str, Any]:
     try:
         canonical = parse_id(key).key
     except IdentifierError as exc:
-        raise NotFound(f"not a lot identifier: {exc}", errors=[{"field": "id", "reason": str(exc)}]) from None
+        kept = opaque_ident(key)  # an EPC URN with digits missing, as a lenient import keeps it
+        if kept is None:
+            raise NotFound(f"not a lot identifier: {exc}", errors=[{"field": "id", "reason": str(exc)}]) from None
+        canonical = kept.key
     with db.read_snapshot(engine) as conn:
         row = conn.execute(select(lots).where(lots.c.key == canonical)).first()
         if row is None:

@@ -91,6 +91,10 @@ class EventContext:
     inspector: bool = False
     check_access: bool = True
     """False when replaying the ledger (the events were checked when recorded)."""
+    lenient: bool = False
+    """An event of a lenient import: taking more than is on hand takes what there is."""
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+    """(pointer, value, reason) for what a lenient event was allowed to do."""
 
 
 class State:
@@ -218,13 +222,19 @@ class State:
             holder = self.stock[(lot.id, location)][1]
             if holder is not None and holder != ctx.party_id:
                 raise EventError(obj.pointer, f"{lot.key} at {location} is held by {holder}, not by you")
-        if obj.quantity > have:
+        wanted = obj.quantity
+        if wanted > have and ctx.lenient:
+            unit = f" {lot.uom}" if lot.uom else ""
+            reason = f"more than the {format_micro(have)}{unit} on hand at {location}: all of it taken"
+            ctx.notes.append((obj.pointer + "/quantity", format_micro(wanted) or "", reason))
+            wanted = have
+        if wanted > have:
             raise EventError(
                 obj.pointer + "/quantity",
-                f"cannot {what} {format_micro(obj.quantity)}: only {format_micro(have)} "
+                f"cannot {what} {format_micro(wanted)}: only {format_micro(have)} "
                 f"{lot.uom or ''} of {lot.key} on hand at {location}".replace("  ", " "),
             )
-        self.stock[(lot.id, location)][0] = have - obj.quantity
+        self.stock[(lot.id, location)][0] = have - wanted
         self.stock[(lot.id, location)][3] = True
 
     def record(self, lot: LotState, role: str, facts: Facts, ctx: EventContext, obj: Obj | None = None) -> None:
@@ -272,6 +282,7 @@ class State:
                     raise EventError(obj.pointer, f"{lot.key} was destroyed")
             touched.append((obj, lot))
         step = facts.biz_step
+        unpacked = self._unpacked(facts, touched)
         if facts.event_type == "TransformationEvent":
             self._transform(facts, ctx, touched)
         elif facts.event_type == "AggregationEvent":
@@ -309,6 +320,32 @@ class State:
                 # what travels inside a pallet or container shares its history while inside
                 for inner, qty in self._moving(lot, None)[1:]:
                     self.record(inner, "content", facts, ctx, Obj(obj.ident, "content", qty))
+        if facts.event_type == "AggregationEvent":
+            # a unit loaded into or unloaded from another takes its contents along: they share
+            # the event (a lot on a pallet put into a container); an unpacking that names no
+            # children unloads every one of them
+            named = {lot.id for _, lot in touched}
+            for child, qty in unpacked:
+                if child.id not in named:
+                    self.record(child, "child", facts, ctx, Obj(touched[0][0].ident, "child", qty))
+            moved = [lot for o, lot in touched if o.role == "child"] + [c for c, _ in unpacked if c.id not in named]
+            for child in moved:
+                for inner, qty in self._moving(child, None)[1:]:
+                    self.record(inner, "content", facts, ctx, Obj(touched[0][0].ident, "content", qty))
+
+    def _unpacked(self, facts: Facts, touched: list[tuple[Obj, LotState]]) -> list[tuple[LotState, int | None]]:
+        """The units an AggregationEvent DELETE takes out of its parent (before it does)."""
+        if facts.event_type != "AggregationEvent" or facts.action != "DELETE":
+            return []
+        parent = next((lot for o, lot in touched if o.role == "parent"), None)
+        if parent is None:
+            return []
+        named = {lot.id for o, lot in touched if o.role == "child"}
+        return [
+            (self.by_id[link.child_id], link.quantity)
+            for link in self.active_contents(parent)
+            if (not named or link.child_id in named) and link.child_id in self.by_id
+        ]
 
     def _check_locations(self, facts: Facts, ctx: EventContext) -> None:
         if ctx.party_id is None or ctx.carrier_role or ctx.inspector or not ctx.check_access:

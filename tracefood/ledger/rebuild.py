@@ -75,11 +75,19 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
             envelope = loads(bytes(row.body))
             if envelope.get("kind") == ENTRY_KIND:
                 payload = envelope["payload"]
-                batch.append((int(row.seq), envelope, payload, facts(payload["epcis"])))
+                batch.append((int(row.seq), envelope, payload, facts(payload["epcis"], payload.get("opaque_ids", ()))))
         state = State(conn)
         state.load(o.ident.key for *_, f in batch for o in f.objects)
         for seq, envelope, payload, f in batch:
-            ctx = EventContext(seq, envelope["party"], False, location_party, product_of_gtin, check_access=False)
+            ctx = EventContext(
+                seq,
+                envelope["party"],
+                False,
+                location_party,
+                product_of_gtin,
+                check_access=False,
+                lenient=bool(payload.get("lenient")),
+            )
             state.apply(f, ctx)
             epcis = payload["epcis"]
             state.add_event(

@@ -7,11 +7,13 @@ level and relation over the whole frontier (``IN`` chunks), so the cost grows wi
 the answer, not of the ledger.
 
 Containers (pallets, intermodal containers: SSCCs) are not lineage. A lot's trace includes the
-containers it travelled in and their events *while it was inside* (the projections already give
-the contents a ``content`` row for every event of their container, and a shipment row of their
-own when the container is shipped: see ``projections.State._moving``), but never the other lots
-that shared the container: co-travel is not ancestry. A trace that starts at an SSCC starts from
-everything the unit ever contained (each content from the moment it was loaded).
+containers it travelled in and their events *while it was inside*, but never the other lots
+that shared the container: co-travel is not ancestry. "While it was inside" is by event time,
+from the event that loaded it to the one that unloaded it, and nested (a pallet inside a sealed
+container at the same time), so an event that reaches the ledger late (another system's export,
+a carrier's batch) is placed where it happened, not where it arrived. A trace that starts at an
+SSCC starts from everything the unit ever contained (each content from the moment it was
+loaded).
 
 Corrections: an event that an EPCIS error declaration declares erroneous (an ``events`` row with
 ``correction`` and the same hash id) is left out everywhere: its links, its history rows and its
@@ -36,7 +38,7 @@ from sqlalchemy import Connection, Engine, and_, select
 from tracefood.errors import InvalidParameter, NotFound
 from tracefood.ledger import db
 from tracefood.ledger.events import format_micro
-from tracefood.ledger.identifiers import IdentifierError, parse_lookup_id
+from tracefood.ledger.identifiers import IdentifierError, opaque_ident, parse_lookup_id
 from tracefood.ledger.tables import events, locations, lot_events, lot_links, lots, parties, shipments, stock
 
 DIRECTIONS = ("back", "forward")
@@ -46,11 +48,23 @@ MAX_LIMIT = 10_000
 MAX_LOTS = 1_000_000  # a bound on the closure itself (ids only), far above any real recall
 
 
+@dataclass(frozen=True)
+class _Stay:
+    """A reached lot inside a container: from ``since`` to ``until`` (event times; None: still
+    inside), loaded by event ``seq`` into this container (edges name it), unloaded by ``removed``."""
+
+    lot: int
+    since: str
+    until: str | None
+    seq: int
+    removed: int | None
+
+
 @dataclass
 class _Closure:
     start: list[int]
     lots: dict[int, int] = field(default_factory=dict)  # lot id -> depth
-    containers: dict[int, list[tuple[int, int, int | None]]] = field(default_factory=dict)  # ctr -> [(lot, add, rm)]
+    containers: dict[int, list[_Stay]] = field(default_factory=dict)  # container -> the reached lots' stays
     edges: list[tuple[int, int, str, int, int | None]] = field(default_factory=list)  # (from, to, kind, seq, qty)
 
 
@@ -77,7 +91,10 @@ def resolve(conn: Connection, identifier: str) -> Any:
     try:
         key = parse_lookup_id(identifier).key
     except IdentifierError as exc:
-        raise InvalidParameter("id", exc.reason) from None
+        kept = opaque_ident(identifier.strip())  # as a lenient import kept it
+        if kept is None:
+            raise InvalidParameter("id", exc.reason) from None
+        key = kept.key
     row = conn.execute(select(lots).where(lots.c.key == key)).first()
     if row is None:
         raise NotFound(
@@ -142,26 +159,35 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
         frontier = found
     # the containers every reached lot travelled in, with when it was loaded and unloaded, and
     # the containers those were in at the same time (a pallet inside a sealed container)
-    windows: dict[int, list[tuple[int, int, int | None]]] = {
-        i: [(i, 0, None)] for i in closure.lots
-    }  # unit -> [(lot, from, to)]
+    windows: dict[int, list[_Stay]] = {i: [_Stay(i, "", None, 0, None)] for i in closure.lots}
     level = sorted(closure.lots)
+    loaded, unloaded = events.alias("loaded"), events.alias("unloaded")
     for _ in range(8):
-        parents: dict[int, list[tuple[int, int, int | None]]] = {}
+        parents: dict[int, list[_Stay]] = {}
         for chunk in _chunks(level):
-            for r in conn.execute(
-                select(lot_links.c.parent_id, lot_links.c.child_id, lot_links.c.seq, lot_links.c.removed_seq).where(
-                    lot_links.c.kind == "contains", lot_links.c.child_id.in_(chunk)
+            for link in conn.execute(
+                select(
+                    lot_links.c.parent_id,
+                    lot_links.c.child_id,
+                    lot_links.c.seq,
+                    lot_links.c.removed_seq,
+                    loaded.c.event_time.label("since"),
+                    unloaded.c.event_time.label("until"),
                 )
+                .join(loaded, loaded.c.seq == lot_links.c.seq)
+                .outerjoin(unloaded, unloaded.c.seq == lot_links.c.removed_seq)
+                .where(lot_links.c.kind == "contains", lot_links.c.child_id.in_(chunk))
             ):
-                if r.seq in corrected:
+                if link.seq in corrected:
                     continue
-                for lot_id, since, until in windows.get(r.child_id, []):
-                    start_at = max(since, r.seq)
-                    end_at = min((x for x in (until, r.removed_seq) if x is not None), default=None)
-                    if end_at is None or start_at < end_at:  # the lot was inside while this link held
-                        closure.containers.setdefault(r.parent_id, []).append((lot_id, start_at, end_at))
-                        parents.setdefault(r.parent_id, []).append((lot_id, start_at, end_at))
+                until_link = None if link.removed_seq in corrected else link.until
+                for stay in windows.get(link.child_id, []):
+                    since = max(stay.since, link.since)
+                    until = min((x for x in (stay.until, until_link) if x is not None), default=None)
+                    if until is None or since <= until:  # the lot was inside while this link held
+                        inner = _Stay(stay.lot, since, until, link.seq, link.removed_seq)
+                        closure.containers.setdefault(link.parent_id, []).append(inner)
+                        parents.setdefault(link.parent_id, []).append(inner)
         windows, level = parents, sorted(parents)
         if not level:
             break
@@ -215,19 +241,37 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
     for chunk in _chunks(every):
         for r in conn.execute(select(lots).where(lots.c.id.in_(chunk))):
             rows[r.id] = r
-    # history: every event naming a reached lot (their containers' events reach them as content rows)
+    # history: every event naming a reached lot, and every event of a container it was in
+    # while it was inside (by event time; the projections' ``content`` rows follow arrival order)
     history: dict[int, Any] = {}
     touched: dict[int, set[int]] = {}
+    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
     for chunk in _chunks(lot_ids):
         for r in conn.execute(
-            select(lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
+            select(*cols)
             .join(events, events.c.seq == lot_events.c.seq)
-            .where(lot_events.c.lot_id.in_(chunk))
+            .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
         ):
             if r.seq in corrected:
                 continue
             history.setdefault(r.seq, r)
             touched.setdefault(r.seq, set()).add(r.lot_id)
+    for chunk in _chunks(sorted(closure.containers)):
+        for r in conn.execute(
+            select(*cols)
+            .join(events, events.c.seq == lot_events.c.seq)
+            .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
+        ):
+            if r.seq in corrected:
+                continue
+            inside = {
+                stay.lot
+                for stay in closure.containers[r.lot_id]
+                if stay.since <= r.event_time and (stay.until is None or r.event_time <= stay.until)
+            }
+            if inside & set(closure.lots):
+                history.setdefault(r.seq, r)
+                touched.setdefault(r.seq, set()).update(inside & set(closure.lots))
     ordered = sorted(history.values(), key=lambda r: (r.event_time, r.seq))
     ships: list[Any] = []
     for chunk in _chunks(lot_ids):
@@ -274,11 +318,11 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
                  "event": seq_ids.get(seq) or _event_id(conn, seq), "quantity": format_micro(qty)}
             )  # fmt: skip
     for container, stays in closure.containers.items():
-        for lot_id, added, removed in stays:
-            if lot_id in keep or container in keep:
+        for stay in stays:
+            if stay.lot in keep or container in keep:
                 edges.append(
-                    {"from": rows[container].key, "to": rows[lot_id].key, "type": "carried", "seq": added,
-                     "event": seq_ids.get(added) or _event_id(conn, added), "removed_seq": removed}
+                    {"from": rows[container].key, "to": rows[stay.lot].key, "type": "carried", "seq": stay.seq,
+                     "event": seq_ids.get(stay.seq) or _event_id(conn, stay.seq), "removed_seq": stay.removed}
                 )  # fmt: skip
     for s in ships:
         if s.lot_id in keep:
@@ -311,7 +355,11 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
         "holders": holders,
         "in_transit": in_transit,
         "graph": {"nodes": nodes, "edges": edges},
-        "counts": {"lots": len(closure.lots), "containers": len(container_ids), "events": len(ordered)},
+        "counts": {
+            "lots": sum(1 for i in every if rows[i].kind != "sscc"),
+            "containers": sum(1 for i in every if rows[i].kind == "sscc"),
+            "events": len(ordered),
+        },
         "next_page_token": _token(offset + limit) if more else None,
     }
 
