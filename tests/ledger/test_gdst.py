@@ -32,7 +32,7 @@ from tests.conftest import VECTORS
 from tracefood.errors import InvalidEntry, NotFound
 from tracefood.ledger import Ledger, trace
 from tracefood.ledger.capture import EventReceipt, EventStore
-from tracefood.ledger.epcis_query import parse_query, run_query
+from tracefood.ledger.epcis_query import QueryParameterException, known_keys, parse_query, run_query
 from tracefood.ledger.events import parse_json_number
 from tracefood.ledger.rebuild import rebuild
 from tracefood.ledger.registry import OPERATOR, Actor, Registry
@@ -162,9 +162,11 @@ def test_gdst__a_short_sscc_is_traced_and_queried_as_written(gdst: Imported) -> 
     assert set(result["containers"]) == {PALLET, CASE} and result["lots"] == [FINAL]
     assert set(result["events"]) == gdst.ids("traceback_tests.jsonld", {16, 17, 18, 9, 10, 19, 20})
     officer = Actor("recall_officer", "importer", "test")
-    page = run_query(gdst.ledger.engine, parse_query([("MATCH_epc", PALLET)]), officer)
+    page = run_query(gdst.ledger.engine, parse_query([("MATCH_epc", PALLET)], known_keys(gdst.ledger.engine)), officer)
     found = page.document["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
     assert {e["eventID"] for e in found} == gdst.ids("traceback_tests.jsonld", {9, 10})
+    with pytest.raises(QueryParameterException):  # a short URN the ledger does not hold is malformed
+        parse_query([("MATCH_epc", "urn:epc:id:sscc:08600031303.0009")], known_keys(gdst.ledger.engine))
     # the correctly written SSCC would be another unit: it is not in this ledger
     with pytest.raises(NotFound, match="no lot"):
         gdst.trace("urn:epc:id:sscc:08600031303.000005", "forward")

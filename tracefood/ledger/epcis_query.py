@@ -70,7 +70,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -198,8 +198,12 @@ class Page:
     next_token: str | None
 
 
-def parse_query(args: Iterable[tuple[str, str]]) -> Query:
-    """Read the query string pairs; :class:`QueryParameterException` names the first bad one."""
+def parse_query(args: Iterable[tuple[str, str]], known: Callable[[str], bool] | None = None) -> Query:
+    """Read the query string pairs; :class:`QueryParameterException` names the first bad one.
+
+    ``known(key)``: whether the ledger has an object with that key; a MATCH value that is an EPC
+    URN with digits missing is then taken as written when a lenient import kept it so
+    (:func:`~tracefood.ledger.identifiers.opaque_ident`), and refused otherwise."""
     given: dict[str, list[str]] = {}
     for name, value in args:
         if name not in PARAMETERS:
@@ -225,7 +229,7 @@ def parse_query(args: Iterable[tuple[str, str]]) -> Query:
         biz_locations=tuple(_place("EQ_bizLocation", v) for v in _values(given, "EQ_bizLocation", _URIS)),
         read_points=tuple(_place("EQ_readPoint", v) for v in _values(given, "EQ_readPoint", _URIS)),
         event_ids=tuple(_event_id(v) for v in _values(given, "EQ_eventID", _URIS)),
-        matches=tuple(_match(name, _values(given, name, _URIS)) for name in MATCH_PARAMETERS if name in given),
+        matches=tuple(_match(name, _values(given, name, _URIS), known) for name in MATCH_PARAMETERS if name in given),
         order_by=order_by,
         descending=direction == "DESC" if direction is not None else order_by is not None,
         per_page=_per_page(one.get("perPage")),
@@ -287,7 +291,7 @@ def _event_id(value: str) -> str:
     return value
 
 
-def _ident(name: str, value: str) -> Ident:
+def _ident(name: str, value: str, known: Callable[[str], bool] | None = None) -> Ident:
     try:
         return parse_id(value)
     except UnsupportedIdentifier:
@@ -295,17 +299,17 @@ def _ident(name: str, value: str) -> Ident:
         return Ident("other", canonical_gs1_uri(value))
     except IdentifierError as exc:
         kept = opaque_ident(value)  # an EPC URN with digits missing, as a lenient import keeps it
-        if kept is None:
+        if kept is None or known is None or not known(kept.key):
             raise QueryParameterException(name, f"{exc.reason}: {value[:80]!r}") from None
         return kept
 
 
-def _match(name: str, values: list[str]) -> Match:
+def _match(name: str, values: list[str], known: Callable[[str], bool] | None) -> Match:
     roles, level = MATCH_PARAMETERS[name]
     keys: list[str] = []
     gtins: list[str] = []
     for value in values:
-        ident = _ident(name, value)
+        ident = _ident(name, value, known)
         if ident.kind == "product" and ident.gtin:
             gtins.append(ident.gtin)
         elif ident.kind not in _OTHER_LEVEL[level]:
@@ -537,3 +541,13 @@ def _document(engine: Engine, seqs: list[int]) -> dict[str, Any]:
         "creationDate": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": event_list}}},
     }
+
+
+def known_keys(engine: Engine) -> Callable[[str], bool]:
+    """``parse_query``'s ``known``: whether the ledger has an object with this key."""
+
+    def known(key: str) -> bool:
+        with engine.connect() as conn:
+            return conn.execute(select(lots.c.id).where(lots.c.key == key)).first() is not None
+
+    return known

@@ -262,7 +262,7 @@ def to_epcis(data: Any, lookup: Lookup, party_id: str, now: dt.datetime | None =
             b.fail("/inputs", "required")
         if not event["outputQuantityList"]:
             b.fail("/outputs", "required")
-        event["bizStep"] = "packing" if kind == "initial_pack" else "transforming"
+        event["bizStep"] = "packing" if kind == "initial_pack" else "commissioning"
         event["disposition"] = "active"
         if here:
             event["ilmd"] = {"tf:tlcSource": here["uri"]}
