@@ -185,6 +185,7 @@ def test_a_corrected_shipment_is_left_out(chain: dict[str, Any]) -> None:
     assert events_of(result, chain) == {"harvest A2"}
     assert result["in_transit"] == []
     assert "dist" not in {p["id"] for p in result["parties"]}
+    assert [(h["party"], h["quantity"]) for h in result["holders"]] == [("farm-a", "30")]  # back at the farm
 
 
 def test_urn_and_digital_link_forms_trace_alike(chain: dict[str, Any]) -> None:

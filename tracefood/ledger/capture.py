@@ -302,6 +302,7 @@ class EventStore:
                 carrier_role=actor.role == "carrier",
                 inspector=actor.role == "inspector",
                 lenient=p.lenient,
+                hash_id=p.hash_id,
             )
             try:
                 state.apply(p.facts, ctx)

@@ -26,6 +26,8 @@ from tracefood.ledger.tables import events, lot_events, lot_links, lots, shipmen
 
 IN_TRANSIT = "in_transit"
 RECEIVED = "received"
+CORRECTED = "corrected"
+"""A shipment whose shipping event was declared erroneous."""
 
 
 @dataclass
@@ -95,6 +97,8 @@ class EventContext:
     """An event of a lenient import: taking more than is on hand takes what there is."""
     notes: list[tuple[str, str, str]] = field(default_factory=list)
     """(pointer, value, reason) for what a lenient event was allowed to do."""
+    hash_id: str | None = None
+    """The event's hash ID: an error declaration undoes the event with the same one."""
 
 
 class State:
@@ -109,6 +113,7 @@ class State:
         self.history: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
         self._next: dict[str, int] = {}
+        self._applied: dict[str, int] = {}  # hash id -> seq, for the events applied in this batch
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -259,7 +264,10 @@ class State:
         """Check one event against the state and apply it (raises EventError)."""
         self._check_locations(facts, ctx)
         if facts.correction:
-            return  # an error declaration: recorded (events row) but changes no stock here
+            self._undo(facts, ctx)
+            return
+        if ctx.hash_id is not None:
+            self._applied[ctx.hash_id] = ctx.seq
         creates = (
             facts.event_type == "ObjectEvent" and facts.action == "ADD"
         ) or facts.event_type == "TransformationEvent"
@@ -332,6 +340,114 @@ class State:
             for child in moved:
                 for inner, qty in self._moving(child, None)[1:]:
                     self.record(inner, "content", facts, ctx, Obj(touched[0][0].ident, "content", qty))
+
+    # -- error declarations -------------------------------------------------------------------
+
+    def _undo(self, facts: Facts, ctx: EventContext) -> None:
+        """An EPCIS error declaration: undo what the declared event did to stock, shipments and
+        container contents. The declaration repeats the event, so its facts say what to undo.
+        Stock that has moved on since is taken back as far as it is still there (never below
+        zero); lineage needs no undoing, as every reader leaves declared events out. Lot status
+        (recalled, on hold, destroyed) is restored only for a destruction."""
+        original = self._original(ctx.hash_id)
+        if original is None:
+            return  # the declared event is not in the ledger: nothing to undo
+        where = facts.where
+        found = [(obj, self.lots.get(obj.ident.key)) for obj in facts.objects]
+        touched = [(obj, lot) for obj, lot in found if lot is not None]
+        step = facts.biz_step
+        if facts.event_type == "TransformationEvent":
+            for obj, lot in touched:
+                if where and obj.quantity is not None:
+                    if obj.role == "input":
+                        self.add_stock(lot, where, obj.quantity, None)
+                    elif obj.role == "output":
+                        self._take_back(lot, where, obj.quantity)
+        elif facts.event_type == "AggregationEvent":
+            for lot in {lot.id: lot for o, lot in touched if o.role == "parent"}.values():
+                if facts.action == "ADD":
+                    for link in self.active_contents(lot):
+                        if link.seq == original:
+                            link.removed_seq, link.dirty = ctx.seq, True
+                elif facts.action == "DELETE":
+                    self._reopen(lot, original)
+        elif facts.event_type == "ObjectEvent" and facts.action == "ADD":
+            for obj, lot in touched:
+                if where and obj.quantity is not None:
+                    self._take_back(lot, where, obj.quantity)
+        elif facts.event_type == "ObjectEvent" and facts.action == "DELETE":
+            for obj, lot in touched:
+                if where and obj.quantity is not None:
+                    self.add_stock(lot, where, obj.quantity, None)
+                if lot.status == "destroyed":
+                    lot.status, lot.dirty = "active", True
+        elif step in ("shipping", "receiving"):
+            for ship in self._shipments_of(original, step):
+                if step == "shipping":
+                    if ship.status == RECEIVED and ship.to_location and ship.quantity is not None:
+                        self._take_back(self.by_id[ship.lot_id], ship.to_location, ship.quantity)
+                    if ship.from_location and ship.quantity is not None:
+                        self.add_stock(self.by_id[ship.lot_id], ship.from_location, ship.quantity, None)
+                    ship.status, ship.dirty = CORRECTED, True
+                else:
+                    if ship.to_location and ship.quantity is not None:
+                        self._take_back(self.by_id[ship.lot_id], ship.to_location, ship.quantity)
+                    ship.status, ship.received_seq, ship.dirty = IN_TRANSIT, None, True
+
+    def _original(self, hash_id: str | None) -> int | None:
+        if hash_id is None:
+            return None
+        if hash_id in self._applied:
+            return self._applied[hash_id]
+        found = self.conn.execute(
+            select(events.c.seq).where(events.c.hash_id == hash_id, events.c.correction.is_(False))
+        ).first()
+        return None if found is None else int(found[0])
+
+    def _take_back(self, lot: LotState, location: str, qty: int) -> None:
+        entry = self.stock.get((lot.id, location))
+        if entry is not None:
+            entry[0], entry[3] = max(0, int(entry[0]) - qty), True
+
+    def _shipments_of(self, seq: int, step: str) -> list[ShipState]:
+        """The shipments a shipping (by ship_seq) or receiving (by received_seq) event made or
+        closed (a pallet's contents included, whatever it holds now), from memory or the
+        database (then kept for the flush), with their lots loaded."""
+        column = shipments.c.ship_seq if step == "shipping" else shipments.c.received_seq
+        out = {
+            s.id: s
+            for ships in self.ships.values()
+            for s in ships
+            if (s.ship_seq if step == "shipping" else s.received_seq) == seq
+        }
+        rows = [r for r in self.conn.execute(select(shipments).where(column == seq)) if r.id not in out]
+        missing = sorted({r.lot_id for r in rows} - set(self.by_id))
+        if missing:
+            keys = [r.key for r in self.conn.execute(select(lots.c.key).where(lots.c.id.in_(missing)))]
+            self.load(keys)
+            out.update(  # loading may have read some of them as in transit
+                (s.id, s) for ships in self.ships.values() for s in ships if s.id in {r.id for r in rows}
+            )
+        for r in rows:
+            if r.id not in out:
+                ship = ShipState(**r._mapping)
+                self.ships.setdefault(ship.lot_id, []).append(ship)
+                out[ship.id] = ship
+        return [s for s in out.values() if s.status != CORRECTED]
+
+    def _reopen(self, parent: LotState, seq: int) -> None:
+        """Links an undone unpacking closed are open again."""
+        for link in self.contents.get(parent.id, []):
+            if link.removed_seq == seq:
+                link.removed_seq, link.dirty = None, True
+        known = {link.id for link in self.contents.get(parent.id, [])}
+        for r in self.conn.execute(
+            select(lot_links).where(lot_links.c.parent_id == parent.id, lot_links.c.removed_seq == seq)
+        ):
+            if r.id not in known:
+                link = LinkState(**{**r._mapping, "removed_seq": None})
+                link.dirty = True
+                self.contents.setdefault(parent.id, []).append(link)
 
     def _unpacked(self, facts: Facts, touched: list[tuple[Obj, LotState]]) -> list[tuple[LotState, int | None]]:
         """The units an AggregationEvent DELETE takes out of its parent (before it does)."""

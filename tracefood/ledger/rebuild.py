@@ -87,6 +87,7 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
                 product_of_gtin,
                 check_access=False,
                 lenient=bool(payload.get("lenient")),
+                hash_id=payload["hash_id"],
             )
             state.apply(f, ctx)
             epcis = payload["epcis"]
