@@ -114,6 +114,7 @@ class State:
         self.event_rows: list[dict[str, Any]] = []
         self._next: dict[str, int] = {}
         self._applied: dict[str, int] = {}  # hash id -> seq, for the events applied in this batch
+        self._times: dict[int, str] = {}  # seq -> event time, for the events applied or looked up
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -268,6 +269,7 @@ class State:
             return
         if ctx.hash_id is not None:
             self._applied[ctx.hash_id] = ctx.seq
+        self._times[ctx.seq] = facts.time
         creates = (
             facts.event_type == "ObjectEvent" and facts.action == "ADD"
         ) or facts.event_type == "TransformationEvent"
@@ -459,7 +461,7 @@ class State:
         named = {lot.id for o, lot in touched if o.role == "child"}
         return [
             (self.by_id[link.child_id], link.quantity)
-            for link in self.active_contents(parent)
+            for link in self._loaded_by(self.active_contents(parent), facts.time)
             if (not named or link.child_id in named) and link.child_id in self.by_id
         ]
 
@@ -515,7 +517,7 @@ class State:
                         )
                 self._link("contains", parent, child, ctx.seq, obj.quantity)
         elif facts.action == "DELETE":
-            active = self.active_contents(parent)
+            active = self._loaded_by(self.active_contents(parent), facts.time)
             named = {lot.id for _, lot in children}
             if ctx.strict:
                 for obj, child in children:
@@ -524,6 +526,17 @@ class State:
             for link in active:
                 if not named or link.child_id in named:
                     link.removed_seq, link.dirty = ctx.seq, True
+
+    def _loaded_by(self, links: list[LinkState], time: str) -> list[LinkState]:
+        """The links made by events at or before ``time``: an unloading that reaches the ledger
+        late (another system's export) does not close a later trip of the same unit."""
+        unknown = sorted({link.seq for link in links} - set(self._times))
+        for start in range(0, len(unknown), 500):
+            found = self.conn.execute(
+                select(events.c.seq, events.c.event_time).where(events.c.seq.in_(unknown[start : start + 500]))
+            )
+            self._times.update((int(seq), str(at)) for seq, at in found)
+        return [link for link in links if self._times.get(link.seq, "") <= time]
 
     def _link(self, kind: str, parent: LotState, child: LotState, seq: int, qty: int | None) -> None:
         link = LinkState(self._new_id("lot_links"), kind, parent.id, child.id, seq, qty, new=True)
