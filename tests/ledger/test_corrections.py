@@ -8,29 +8,18 @@ gives the same projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, build_world, harvest, receive, ship, t
+from tests.factories import PALLET, World, harvest, receive, ship, t
+from tests.ledger.test_events import FIELD_A, MIX, PACKHOUSE, ROMAINE, on_hand
 from tracefood.errors import InvalidEntry
-from tracefood.ledger import Ledger, lots_view, trace
+from tracefood.ledger import lots_view, trace
 from tracefood.ledger.export import export_document
-from tracefood.ledger.identifiers import gln_uri, lot_uri
 from tracefood.ledger.rebuild import rebuild
 from tracefood.ledger.tables import shipments
-
-ROMAINE = lot_uri(PRODUCTS[0]["gtin"], "A1")
-MIX = lot_uri(PRODUCTS[2]["gtin"], "M1")
-FIELD_A = gln_uri(LOCATIONS[0]["gln"])
-PACKHOUSE = gln_uri(LOCATIONS[2]["gln"])
-
-
-@pytest.fixture
-def world(ledger: Ledger) -> Iterator[World]:
-    yield build_world(ledger)
 
 
 def declare_erroneous(world: World, party: str, seq: int) -> None:
@@ -39,10 +28,6 @@ def declare_erroneous(world: World, party: str, seq: int) -> None:
     event.pop("recordTime", None)
     event["errorDeclaration"] = {"declarationTime": "2026-08-20T12:00:00Z", "reason": "incorrect_data"}
     world.store.capture(document, world.actor(party))
-
-
-def on_hand(world: World, lot: str = ROMAINE) -> dict[str, str | None]:
-    return {s["location"]: s["quantity"] for s in lots_view.lot_detail(world.ledger.engine, lot)["on_hand"]}
 
 
 def statuses(world: World) -> list[str]:

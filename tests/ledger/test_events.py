@@ -5,16 +5,15 @@ Each scenario runs on a SQLite file and on PostgreSQL through the public EventSt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
-from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, build_world, harvest, receive, ship, t
+from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, harvest, receive, ship, t
 from tests.ledger.test_epcis_validate import SCHEMA
 from tracefood.errors import Conflict, InvalidEntry
-from tracefood.ledger import Ledger, lots_view
+from tracefood.ledger import lots_view
 from tracefood.ledger.capture import stored_event
 from tracefood.ledger.epcis_validate import check_document
 from tracefood.ledger.event_hash import event_hash_id
@@ -30,11 +29,6 @@ BAD_CHECK_DIGIT = f"https://id.gs1.org/01/{PRODUCTS[0]['gtin'][:-1]}{(int(PRODUC
 MIX = lot_uri(PRODUCTS[2]["gtin"], "M1")
 FIELD_A = gln_uri(LOCATIONS[0]["gln"])
 PACKHOUSE = gln_uri(LOCATIONS[2]["gln"])
-
-
-@pytest.fixture
-def world(ledger: Ledger) -> Iterator[World]:
-    yield build_world(ledger)
 
 
 def errors_of(exc: pytest.ExceptionInfo[Any]) -> dict[str, str]:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import Connection, event
 
-from tests.factories import World, build_world, harvest, ship
+from tests.factories import World, harvest, ship
 from tracefood.errors import InvalidEntry
-from tracefood.ledger import Ledger
 from tracefood.ledger.group_commit import group_for
 from tracefood.ledger.rebuild import rebuild
-
-
-@pytest.fixture
-def world(ledger: Ledger) -> Iterator[World]:
-    yield build_world(ledger)
 
 
 def test_group_commit__queued_jobs_share_one_commit_and_fail_alone(world: World) -> None:

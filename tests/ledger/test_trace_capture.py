@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, build_world, epcis_document
-from tracefood.ledger import Ledger, trace
+from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, epcis_document
+from tracefood.ledger import trace
 from tracefood.ledger.capture import EventReceipt
 from tracefood.ledger.identifiers import gln_uri, lot_uri, sscc_uri
 
@@ -22,11 +20,6 @@ P = sscc_uri(PALLET)
 # EPC URN forms: company prefix (7 digits here), then the indicator digit and item reference
 CLASS = f"urn:epc:class:lgtin:{ROMAINE[1:8]}.{ROMAINE[0]}{ROMAINE[8:13]}."
 PALLET_URN = f"urn:epc:id:sscc:{PALLET[1:8]}.{PALLET[0]}{PALLET[8:17]}"
-
-
-@pytest.fixture
-def world(ledger: Ledger) -> World:
-    return build_world(ledger)
 
 
 def at(day: int, hour: int = 8) -> str:

@@ -245,33 +245,18 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
     # while it was inside (by event time; the projections' ``content`` rows follow arrival order)
     history: dict[int, Any] = {}
     touched: dict[int, set[int]] = {}
-    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
-    for chunk in _chunks(lot_ids):
-        for r in conn.execute(
-            select(*cols)
-            .join(events, events.c.seq == lot_events.c.seq)
-            .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
-        ):
-            if r.seq in corrected:
-                continue
+    for r in _history_rows(conn, lot_ids, corrected):
+        history.setdefault(r.seq, r)
+        touched.setdefault(r.seq, set()).add(r.lot_id)
+    for r in _history_rows(conn, sorted(closure.containers), corrected):
+        inside = {
+            stay.lot
+            for stay in closure.containers[r.lot_id]
+            if stay.since <= r.event_time and (stay.until is None or r.event_time <= stay.until)
+        }
+        if inside:
             history.setdefault(r.seq, r)
-            touched.setdefault(r.seq, set()).add(r.lot_id)
-    for chunk in _chunks(sorted(closure.containers)):
-        for r in conn.execute(
-            select(*cols)
-            .join(events, events.c.seq == lot_events.c.seq)
-            .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
-        ):
-            if r.seq in corrected:
-                continue
-            inside = {
-                stay.lot
-                for stay in closure.containers[r.lot_id]
-                if stay.since <= r.event_time and (stay.until is None or r.event_time <= stay.until)
-            }
-            if inside & set(closure.lots):
-                history.setdefault(r.seq, r)
-                touched.setdefault(r.seq, set()).update(inside & set(closure.lots))
+            touched.setdefault(r.seq, set()).update(inside)
     ordered = sorted(history.values(), key=lambda r: (r.event_time, r.seq))
     ships: list[Any] = []
     for chunk in _chunks(lot_ids):
@@ -362,6 +347,20 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
         },
         "next_page_token": _token(offset + limit) if more else None,
     }
+
+
+def _history_rows(conn: Connection, ids: Sequence[int], corrected: frozenset[int]) -> Iterable[Any]:
+    """The events naming these lots or units (not the projections' ``content`` rows), with
+    declared events left out."""
+    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
+    for chunk in _chunks(ids):
+        for r in conn.execute(
+            select(*cols)
+            .join(events, events.c.seq == lot_events.c.seq)
+            .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
+        ):
+            if r.seq not in corrected:
+                yield r
 
 
 def _node(row: Any, closure: _Closure, start: Any) -> dict[str, Any]:
