@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.factories import PALLET, World, harvest, receive, ship, t
+from tests.factories import PALLET, PRODUCTS, World, epcis_document, gln, harvest, receive, ship, t
 from tests.ledger.test_events import FIELD_A, MIX, PACKHOUSE, ROMAINE, on_hand
-from tracefood.errors import InvalidEntry
-from tracefood.ledger import lots_view, trace
+from tracefood.errors import InvalidEntry, NotFound
+from tracefood.ledger import lots_view, recalls, trace
 from tracefood.ledger.export import export_document
+from tracefood.ledger.identifiers import gln_uri, lot_uri
 from tracefood.ledger.rebuild import rebuild
+from tracefood.ledger.registry import Forbidden
 from tracefood.ledger.tables import shipments
 
 
@@ -128,3 +130,106 @@ def test_corrections__a_loading_declared_erroneous_empties_the_pallet(world: Wor
     assert on_hand(world) == {FIELD_A: "100"}  # nothing of A1 travelled with the pallet
     assert trace.trace(world.ledger.engine, ROMAINE, "forward")["containers"] == []
     assert same_after_replay(world)
+
+
+# --- declarations over EPCIS captures (first sightings, lenient clamps, order, who) ----------------
+
+CLASS = f"urn:epc:class:lgtin:{PRODUCTS[0]['gtin'][1:8]}.{PRODUCTS[0]['gtin'][0]}{PRODUCTS[0]['gtin'][8:13]}."
+R1 = lot_uri(PRODUCTS[0]["gtin"], "R1")
+BARN = gln_uri(gln("754000000999"))  # a valid GLN no one registered
+
+
+def captured(time: str, where: str, **fields: Any) -> dict[str, Any]:
+    return {"eventTime": time, "eventTimeZoneOffset": "+00:00", "bizLocation": {"id": where}, **fields}
+
+
+def r1(qty: int) -> list[dict[str, Any]]:
+    return [{"epcClass": CLASS + "R1", "quantity": qty, "uom": "KGM"}]
+
+
+def commission(qty: int) -> dict[str, Any]:
+    return captured(at(1), BARN, type="ObjectEvent", action="ADD", bizStep="commissioning", quantityList=r1(qty))
+
+
+def destroy(qty: int, day: int = 3) -> dict[str, Any]:
+    return captured(at(day), BARN, type="ObjectEvent", action="DELETE", bizStep="destroying", quantityList=r1(qty))
+
+
+def at(day: int) -> str:
+    return f"2026-09-{day:02d}T08:00:00Z"
+
+
+def declared(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "errorDeclaration": {"declarationTime": "2026-09-20T12:00:00Z", "reason": "incorrect_data"}}
+
+
+def capture(world: World, party: str, *events: dict[str, Any], lenient: bool = False) -> None:
+    world.store.import_document(epcis_document(*events), world.actor(party), lenient=lenient)
+
+
+def test_corrections__only_the_recording_party_may_declare(world: World) -> None:
+    capture(world, "farm-a", commission(100))
+    with pytest.raises(Forbidden, match="only farm-a"):
+        capture(world, "packer", declared(commission(100)))
+    assert on_hand(world, R1) == {BARN: "100"} and world.ledger.size() == 1
+
+
+def test_corrections__what_is_undone_is_what_the_event_did(world: World) -> None:
+    # a lenient over-shipment took the 10 there were, not the 100 it asked for
+    shipping = captured(at(2), BARN, type="ObjectEvent", action="OBSERVE", bizStep="shipping", quantityList=r1(100))
+    capture(world, "farm-a", commission(10), shipping, lenient=True)
+    assert on_hand(world, R1) == {}
+    capture(world, "farm-a", declared(shipping), lenient=True)
+    assert on_hand(world, R1) == {BARN: "10"}
+    # a destruction of a lot never seen there took nothing: undoing it gives nothing
+    capture(world, "farm-a", destroy(5, day=4))  # 5 of the 10: destroyed leaves 5
+    elsewhere = captured(at(4), PACKHOUSE, type="ObjectEvent", action="DELETE", bizStep="destroying",
+                         quantityList=r1(50))  # fmt: skip
+    capture(world, "packer", elsewhere)
+    capture(world, "packer", declared(elsewhere))
+    assert on_hand(world, R1) == {BARN: "5"}
+    # a receipt nothing was shipped for added stock: undoing it takes that back
+    receipt = captured(at(5), PACKHOUSE, type="ObjectEvent", action="OBSERVE", bizStep="receiving",
+                       quantityList=r1(40))  # fmt: skip
+    capture(world, "packer", receipt)
+    assert on_hand(world, R1) == {BARN: "5", PACKHOUSE: "40"}
+    capture(world, "packer", declared(receipt))
+    assert on_hand(world, R1) == {BARN: "5"}
+    assert same_after_replay(world)
+
+
+def test_corrections__an_event_declared_before_it_arrives_changes_nothing(world: World) -> None:
+    capture(world, "farm-a", declared(commission(100)))
+    capture(world, "farm-a", commission(100))
+    assert world.ledger.size() == 2
+    with pytest.raises(NotFound):  # its only events say it was never there
+        trace.trace(world.ledger.engine, R1, "back")
+    assert same_after_replay(world)
+
+
+def test_corrections__an_event_and_its_declaration_in_one_lenient_document(world: World) -> None:
+    receipts, repairs = world.store.import_document(
+        epcis_document(declared(commission(100)), commission(100)), world.actor("farm-a"), lenient=True
+    )
+    assert repairs == [] and len({r.seq for r in receipts}) == 2  # one eventID: the event and its declaration
+    assert on_hand(world, R1) == {}
+    assert same_after_replay(world)
+
+
+def test_corrections__undoing_a_destruction_keeps_a_hold(world: World) -> None:
+    hold = captured(at(2), BARN, type="ObjectEvent", action="OBSERVE", bizStep="inspecting",
+                    disposition="non_conformant", quantityList=r1(100))  # fmt: skip
+    capture(world, "farm-a", commission(100), hold)
+    capture(world, "farm-a", destroy(100))
+    capture(world, "farm-a", declared(destroy(100)))
+    assert lots_view.lot_detail(world.ledger.engine, R1)["status"] == "on_hold"
+    assert same_after_replay(world)
+
+
+def test_corrections__rebuild_keeps_recalls(world: World) -> None:
+    world.record("farm-a", harvest())
+    recall = {"seeds": {"lots": [ROMAINE]}, "class": "I", "reason": "E. coli O157:H7"}
+    recalls.issue(world.ledger, recall, world.actor("agency", "recall_officer"))
+    assert same_after_replay(world)
+    assert rebuild(world.ledger.engine, commit=True).ok
+    assert lots_view.lot_detail(world.ledger.engine, ROMAINE)["status"] == "recalled"

@@ -234,3 +234,15 @@ def test_gdst__lenient_is_a_closed_list(ledger: Ledger, tmp_path: Path) -> None:
         imported.store.import_document(document, imported.actor, lenient=True)
     assert refused.value.errors[0]["field"] == "/epcisBody/eventList/3/quantityList/0/epcClass"
     assert ledger.size() == 0
+
+
+@pytest.mark.parametrize("text", ["a%00b", "a%0Ab", "X" * 21, ""])
+def test_gdst__digits_missing_do_not_excuse_a_bad_lot(ledger: Ledger, text: str) -> None:
+    """A URN kept as written must still have a lot code TraceFood would take."""
+    imported = Imported(ledger)
+    document = load("traceback_tests.jsonld")
+    document["epcisBody"]["eventList"][3]["quantityList"][0]["epcClass"] = "urn:epc:class:lgtin:061414.01234." + text
+    with pytest.raises(InvalidEntry) as refused:
+        imported.store.import_document(document, imported.actor, lenient=True)
+    assert refused.value.errors[0]["field"] == "/epcisBody/eventList/3/quantityList/0/epcClass"
+    assert ledger.size() == 0

@@ -264,9 +264,11 @@ class EventStore:
                 seen[p.entry_id] = p
                 fresh.append(p)
             if any(p.lenient for p in fresh):  # events out of order: applied in event-time order
-                fresh.sort(key=lambda p: p.facts.time if p.facts is not None else "")
+                fresh.sort(key=lambda p: (p.facts.time, p.facts.correction) if p.facts is not None else ("", False))
             _check_event_ids(fresh, known)
-            receipts = self._apply(conn, fresh, actor, strict, registry) if fresh else {}
+            _may_declare(fresh, known, actor)
+            declared = {k.removesuffix("#correction") for k in known if k.endswith("#correction")}
+            receipts = self._apply(conn, fresh, actor, strict, registry, declared) if fresh else {}
             known.update(receipts)
             out = [known[p.entry_id] for p in pending]
             if then is not None:
@@ -284,6 +286,7 @@ class EventStore:
         actor: Actor,
         strict: bool,
         registry: tuple[dict[str, str], dict[str, str]],
+        declared: set[str],
     ) -> dict[str, EventReceipt]:
         all_facts = [p.facts for p in fresh if p.facts is not None]
         location_party, product_of_gtin = registry
@@ -303,6 +306,7 @@ class EventStore:
                 inspector=actor.role == "inspector",
                 lenient=p.lenient,
                 hash_id=p.hash_id,
+                declared=p.hash_id in declared,
             )
             try:
                 state.apply(p.facts, ctx)
@@ -430,6 +434,15 @@ def _existing(conn: Connection, pending: list[Pending]) -> dict[str, EventReceip
     return out
 
 
+def _may_declare(fresh: list[Pending], known: dict[str, EventReceipt], actor: Actor) -> None:
+    """Only the party that recorded an event may declare it erroneous."""
+    for p in fresh:
+        original = known.get(p.hash_id) if p.facts is not None and p.facts.correction else None
+        if original is not None and original.party not in (None, actor.party_id):
+            where = p.field("/errorDeclaration")
+            raise Forbidden(f"{where}: only {original.party}, who recorded the event, may declare it erroneous")
+
+
 def _check_event_ids(fresh: list[Pending], known: dict[str, EventReceipt]) -> None:
     """A new event may not reuse an eventID that names another event (a lenient import gives
     it its hash ID instead)."""
@@ -439,14 +452,15 @@ def _check_event_ids(fresh: list[Pending], known: dict[str, EventReceipt]) -> No
         eid = p.event["eventID"]
         taken = known.get("eventID:" + eid)
         corrects = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
-        clash = eid in given or (taken is not None and not corrects)
+        twin = eid in given and given[eid].hash_id == p.hash_id  # an event and its declaration
+        clash = (eid in given and not twin) or (taken is not None and not corrects)
         if clash and p.lenient:
-            other = given[eid].pointer if eid in given else f"seq {taken.seq if taken else '?'}"
+            other = given[eid].pointer if eid in given and not twin else f"seq {taken.seq}" if taken else ""
             reason = f"replaced by the event's hash ID: it also names a different event ({other})"
             p.repairs.append(lenient_import.Repair("/eventID", eid, reason))
             eid = p.event["eventID"] = p.hash_id
             taken = None
-        elif eid in given:
+        elif eid in given and not twin:
             other = given[eid].pointer or "another event"
             errors.append({"field": p.field("/eventID"), "reason": f"{eid!r} is also the eventID of {other}"})
         given[eid] = p

@@ -310,8 +310,10 @@ def opaque_ident(value: str) -> Ident | None:
     export that dropped leading zeros, say ``urn:epc:id:sscc:08600031303.0005``), as an id
     followed by identity only: its key is the URN exactly as written, its kind comes from the
     EPC scheme, and no GS1 key is derived from it (no check digit can be computed for digits
-    that are missing). None for anything else, including every valid id. Only the lenient
-    import (:mod:`tracefood.ledger.lenient`) uses it, for ids it lists in the ledger entry."""
+    that are missing). None for anything else, including every valid id and a lot or serial
+    that would be refused anyway (empty, too long, control characters). The lenient import
+    (:mod:`tracefood.ledger.lenient`) keeps such ids and lists them in the ledger entry; the
+    lookups (trace, lot page, EPCIS query) take them as written."""
     m = _SHORT_EPC.fullmatch(value)
     if m is None:
         return None
@@ -325,8 +327,13 @@ def opaque_ident(value: str) -> Ident | None:
         kind = _OPAQUE_KINDS[m.group(2)]
         if (m.group(1) == "class") != (kind == "lot") or (m.group(5) is None) != (kind in ("sscc", "party")):
             return None
-        lot = unquote(m.group(5)) if kind == "lot" and m.group(5) is not None else None
-        return Ident(kind, value, lot=lot)
+        text = None
+        if m.group(5) is not None:
+            try:  # the same rules as for a well-formed URN's lot, serial or extension
+                text = _text(_decode(m.group(5), "lot"), "lot")
+            except IdentifierError:
+                return None
+        return Ident(kind, value, lot=text if kind == "lot" else None)
     return None
 
 

@@ -18,9 +18,12 @@ an ``eventID`` that names a different event
     (copied between events, in the document or already in the ledger): the event gets its
     CBV 2.0 hash ID as eventID instead, so every eventID names one event.
 events out of order
-    a document's events are applied in event-time order (document order among equal times),
-    so that an event is not refused as "before the lot existed" because the sender listed the
-    lot's creation after it.
+    a document's events are applied in event-time order (document order among equal times, an
+    event before its error declaration), so that an event is not refused as "before the lot
+    existed" because the sender listed the lot's creation after it.
+more consumed, shipped or destroyed than the ledger has on hand
+    all that is on hand is taken, and the event says how much it asked for; stock never goes
+    negative (``projections.EventContext.lenient``).
 
 Everything else is checked exactly as in a strict capture: a document with any other problem
 is refused whole. Each repair is a :class:`Repair`; the ones that change an event are stored in
@@ -35,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracefood.ledger import cbv
 from tracefood.ledger.events import EventError, facts
 from tracefood.ledger.identifiers import opaque_ident
 
@@ -105,9 +109,15 @@ def _at(event: Mapping[str, Any], pointer: str) -> Any:
             return None
     if isinstance(value, Mapping):  # readPoint, bizLocation, source and destination lists
         value = value.get("id")
-    if isinstance(value, list):
-        strings = [v.get("source") or v.get("destination") for v in value if isinstance(v, Mapping)]
-        value = next((s for s in strings if isinstance(s, str) and opaque_ident(s)), None)
+    if isinstance(value, list):  # a source or destination list: its location entry is the one read
+        value = next(
+            (
+                v.get("source", v.get("destination"))
+                for v in value
+                if isinstance(v, Mapping) and cbv.normalise("sourceDestType", v.get("type")) == "location"
+            ),
+            None,
+        )
     return value
 
 

@@ -18,16 +18,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select, union_all, update
 
 from tracefood.ledger import db
 from tracefood.ledger.events import EventError, Facts, Obj, format_micro
-from tracefood.ledger.tables import events, lot_events, lot_links, lots, shipments, stock
+from tracefood.ledger.tables import events, lot_events, lot_links, lots, shipments, stock, stock_moves
 
 IN_TRANSIT = "in_transit"
 RECEIVED = "received"
 CORRECTED = "corrected"
 """A shipment whose shipping event was declared erroneous."""
+HOLDING = ("recalled", "non_conformant", "damaged", "expired")
+"""Dispositions that put a lot on hold (recalled: recalled)."""
 
 
 @dataclass
@@ -99,6 +101,8 @@ class EventContext:
     """(pointer, value, reason) for what a lenient event was allowed to do."""
     hash_id: str | None = None
     """The event's hash ID: an error declaration undoes the event with the same one."""
+    declared: bool = False
+    """The ledger already holds an error declaration of this event: it changes nothing."""
 
 
 class State:
@@ -115,6 +119,10 @@ class State:
         self._next: dict[str, int] = {}
         self._applied: dict[str, int] = {}  # hash id -> seq, for the events applied in this batch
         self._times: dict[int, str] = {}  # seq -> event time, for the events applied or looked up
+        self._declared: set[str] = set()  # hash ids declared erroneous in this batch before they came
+        self.moves: dict[tuple[int, int, str], int] = {}  # (seq, lot, location) -> stock change
+        self._holds: dict[int, set[str]] = {}  # lot -> holding dispositions applied in this batch
+        self._seq = 0
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -208,9 +216,14 @@ class State:
         entry = self.stock.get((lot.id, location))
         return None if entry is None else int(entry[0])
 
+    def _move(self, lot: LotState, location: str, delta: int) -> None:
+        key = (self._seq, lot.id, location)
+        self.moves[key] = self.moves.get(key, 0) + delta
+
     def add_stock(self, lot: LotState, location: str, qty: int, party: str | None) -> None:
         entry = self.stock.setdefault((lot.id, location), [0, party, False, True])
         entry[0] += qty
+        self._move(lot, location, qty)
         if party is not None:
             entry[1] = party
         entry[3] = True
@@ -241,6 +254,7 @@ class State:
                 f"{lot.uom or ''} of {lot.key} on hand at {location}".replace("  ", " "),
             )
         self.stock[(lot.id, location)][0] = have - wanted
+        self._move(lot, location, -wanted)
         self.stock[(lot.id, location)][3] = True
 
     def record(self, lot: LotState, role: str, facts: Facts, ctx: EventContext, obj: Obj | None = None) -> None:
@@ -264,9 +278,12 @@ class State:
     def apply(self, facts: Facts, ctx: EventContext) -> None:
         """Check one event against the state and apply it (raises EventError)."""
         self._check_locations(facts, ctx)
+        self._seq = ctx.seq
         if facts.correction:
             self._undo(facts, ctx)
             return
+        if ctx.declared or ctx.hash_id in self._declared:
+            return  # declared erroneous before it reached the ledger: recorded, changes nothing
         if ctx.hash_id is not None:
             self._applied[ctx.hash_id] = ctx.seq
         self._times[ctx.seq] = facts.time
@@ -319,8 +336,9 @@ class State:
                     raise EventError(obj.pointer, f"{lot.key} is not in transit: record its shipment first")
                 if ctx.carrier_role and not any(s.carrier == ctx.party_id for s in moving):
                     raise EventError(obj.pointer, f"{lot.key} is not in your custody")
-        if facts.disposition in ("recalled", "non_conformant", "damaged", "expired") and facts.action != "DELETE":
+        if facts.disposition in HOLDING and facts.action != "DELETE":
             for _, lot in touched:
+                self._holds.setdefault(lot.id, set()).add(facts.disposition)
                 status = "recalled" if facts.disposition == "recalled" else "on_hold"
                 if lot.status != status:
                     lot.status, lot.dirty = status, True
@@ -346,55 +364,78 @@ class State:
     # -- error declarations -------------------------------------------------------------------
 
     def _undo(self, facts: Facts, ctx: EventContext) -> None:
-        """An EPCIS error declaration: undo what the declared event did to stock, shipments and
-        container contents. The declaration repeats the event, so its facts say what to undo.
-        Stock that has moved on since is taken back as far as it is still there (never below
-        zero); lineage needs no undoing, as every reader leaves declared events out. Lot status
-        (recalled, on hold, destroyed) is restored only for a destruction."""
+        """An EPCIS error declaration: undo what the declared event did. Its stock moves are
+        reversed (stock that has moved on since is taken back as far as it is still there,
+        never below zero), its shipments marked corrected (a shipment) or back in transit (a
+        receipt), its loadings and unloadings reversed, and a destroyed lot given back the
+        status its other events give it. Lineage needs no undoing: every reader leaves
+        declared events out. What later events did with the goods is theirs to declare."""
         original = self._original(ctx.hash_id)
         if original is None:
-            return  # the declared event is not in the ledger: nothing to undo
-        where = facts.where
-        found = [(obj, self.lots.get(obj.ident.key)) for obj in facts.objects]
-        touched = [(obj, lot) for obj, lot in found if lot is not None]
+            if ctx.hash_id is not None:
+                self._declared.add(ctx.hash_id)  # the event, if it comes later, changes nothing
+            return
+        for lot, location, delta in self._moves_of(original):
+            if delta > 0:
+                self._take_back(lot, location, delta)
+            elif delta < 0:
+                self.add_stock(lot, location, -delta, None)
         step = facts.biz_step
-        if facts.event_type == "TransformationEvent":
-            for obj, lot in touched:
-                if where and obj.quantity is not None:
-                    if obj.role == "input":
-                        self.add_stock(lot, where, obj.quantity, None)
-                    elif obj.role == "output":
-                        self._take_back(lot, where, obj.quantity)
-        elif facts.event_type == "AggregationEvent":
-            for lot in {lot.id: lot for o, lot in touched if o.role == "parent"}.values():
-                if facts.action == "ADD":
-                    for link in self.active_contents(lot):
+        if facts.event_type == "AggregationEvent":
+            for obj in facts.objects:
+                parent = self.lots.get(obj.ident.key) if obj.role == "parent" else None
+                if parent is not None and facts.action == "ADD":
+                    for link in self.active_contents(parent):
                         if link.seq == original:
                             link.removed_seq, link.dirty = ctx.seq, True
-                elif facts.action == "DELETE":
-                    self._reopen(lot, original)
-        elif facts.event_type == "ObjectEvent" and facts.action == "ADD":
-            for obj, lot in touched:
-                if where and obj.quantity is not None:
-                    self._take_back(lot, where, obj.quantity)
+                elif parent is not None and facts.action == "DELETE":
+                    self._reopen(parent, original)
         elif facts.event_type == "ObjectEvent" and facts.action == "DELETE":
-            for obj, lot in touched:
-                if where and obj.quantity is not None:
-                    self.add_stock(lot, where, obj.quantity, None)
-                if lot.status == "destroyed":
-                    lot.status, lot.dirty = "active", True
+            for obj in facts.objects:
+                gone = self.lots.get(obj.ident.key)
+                if gone is not None and gone.status == "destroyed":
+                    gone.status, gone.dirty = self._status_without(gone, original), True
         elif step in ("shipping", "receiving"):
             for ship in self._shipments_of(original, step):
                 if step == "shipping":
                     if ship.status == RECEIVED and ship.to_location and ship.quantity is not None:
                         self._take_back(self.by_id[ship.lot_id], ship.to_location, ship.quantity)
-                    if ship.from_location and ship.quantity is not None:
-                        self.add_stock(self.by_id[ship.lot_id], ship.from_location, ship.quantity, None)
                     ship.status, ship.dirty = CORRECTED, True
                 else:
-                    if ship.to_location and ship.quantity is not None:
-                        self._take_back(self.by_id[ship.lot_id], ship.to_location, ship.quantity)
                     ship.status, ship.received_seq, ship.dirty = IN_TRANSIT, None, True
+
+    def _moves_of(self, seq: int) -> list[tuple[LotState, str, int]]:
+        """The stock moves of one event (this batch's or stored), with their lots loaded."""
+        found = {(lid, loc): d for (s, lid, loc), d in self.moves.items() if s == seq}
+        for r in self.conn.execute(select(stock_moves).where(stock_moves.c.seq == seq)):
+            found.setdefault((r.lot_id, r.location), r.delta)
+        self._load_ids(sorted({lid for lid, _ in found}))
+        return [(self.by_id[lid], loc, d) for (lid, loc), d in sorted(found.items())]
+
+    def _load_ids(self, ids: list[int]) -> None:
+        missing = [i for i in ids if i not in self.by_id]
+        if missing:
+            self.load(r.key for r in self.conn.execute(select(lots.c.key).where(lots.c.id.in_(missing))))
+
+    def _status_without(self, lot: LotState, destroyed: int) -> str:
+        """A destroyed lot's status once its destruction is undone: recalled or on hold if an
+        event (not declared erroneous, not the destruction) said so, else active."""
+        fix = events.alias("fix")
+        rows = self.conn.execute(
+            select(events.c.disposition)
+            .join(lot_events, lot_events.c.seq == events.c.seq)
+            .outerjoin(fix, and_(fix.c.hash_id == events.c.hash_id, fix.c.correction.is_(True)))
+            .where(
+                lot_events.c.lot_id == lot.id,
+                events.c.seq != destroyed,
+                events.c.correction.is_(False),
+                fix.c.seq.is_(None),
+                or_(events.c.action.is_(None), events.c.action != "DELETE"),
+                events.c.disposition.in_(HOLDING),
+            )
+        )
+        found = {r[0] for r in rows} | self._holds.get(lot.id, set())
+        return "recalled" if "recalled" in found else "on_hold" if found else "active"
 
     def _original(self, hash_id: str | None) -> int | None:
         if hash_id is None:
@@ -409,7 +450,9 @@ class State:
     def _take_back(self, lot: LotState, location: str, qty: int) -> None:
         entry = self.stock.get((lot.id, location))
         if entry is not None:
-            entry[0], entry[3] = max(0, int(entry[0]) - qty), True
+            taken = min(qty, max(0, int(entry[0])))
+            entry[0], entry[3] = int(entry[0]) - taken, True
+            self._move(lot, location, -taken)
 
     def _shipments_of(self, seq: int, step: str) -> list[ShipState]:
         """The shipments a shipping (by ship_seq) or receiving (by received_seq) event made or
@@ -423,13 +466,9 @@ class State:
             if (s.ship_seq if step == "shipping" else s.received_seq) == seq
         }
         rows = [r for r in self.conn.execute(select(shipments).where(column == seq)) if r.id not in out]
-        missing = sorted({r.lot_id for r in rows} - set(self.by_id))
-        if missing:
-            keys = [r.key for r in self.conn.execute(select(lots.c.key).where(lots.c.id.in_(missing)))]
-            self.load(keys)
-            out.update(  # loading may have read some of them as in transit
-                (s.id, s) for ships in self.ships.values() for s in ships if s.id in {r.id for r in rows}
-            )
+        self._load_ids(sorted({r.lot_id for r in rows}))
+        wanted = {r.id for r in rows}  # loading reads the in-transit ones
+        out.update((s.id, s) for ships in self.ships.values() for s in ships if s.id in wanted)
         for r in rows:
             if r.id not in out:
                 ship = ShipState(**r._mapping)
@@ -700,6 +739,8 @@ class State:
                 .values(status=bindparam("st"), received_seq=bindparam("r"), quantity=bindparam("q")),
                 done,
             )
+        moves = [(seq, lid, loc, d) for (seq, lid, loc), d in self.moves.items() if d]
+        db.insert_many(conn, "stock_moves", ("seq", "lot_id", "location", "delta"), moves)
         hcols = ("lot_id", "seq", "role", "event_time", "location", "party_id", "quantity")
         unique = {(h["lot_id"], h["seq"], h["role"]): h for h in self.history}
         db.insert_many(conn, "lot_events", hcols, [tuple(h[c] for c in hcols) for h in unique.values()])

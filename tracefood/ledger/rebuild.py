@@ -20,7 +20,7 @@ from tracefood.ledger.canonical import loads
 from tracefood.ledger.events import ENTRY_KIND, facts
 from tracefood.ledger.models import entries
 from tracefood.ledger.projections import EventContext, State, rows_of
-from tracefood.ledger.tables import PROJECTION_TABLES, locations, products
+from tracefood.ledger.tables import PROJECTION_TABLES, locations, lots, products, recall_lots
 
 CHUNK = 1000
 
@@ -44,11 +44,20 @@ def rebuild(engine: Engine, *, commit: bool = False, progress: Callable[[int], N
     try:
         with db.write_transaction(engine) as conn:
             before = rows_of(conn)
+            # recalls name lots by id: set aside while the lots are rebuilt (with the same ids)
+            recalled = [tuple(r) for r in conn.execute(select(recall_lots))]
+            conn.execute(delete(recall_lots))
             for table in PROJECTION_TABLES:
                 conn.execute(delete(table))
             count = _replay(conn, progress)
             after = rows_of(conn)
-            result = ProjectionReport(count, _compare(before, after))
+            differences = _compare(before, after)
+            ids = set(conn.execute(select(lots.c.id)).scalars())
+            for row in recalled:
+                if row[1] not in ids:
+                    differences.append({"table": "recall_lots", "code": "lot-missing", "row": list(row)})
+            db.insert_many(conn, "recall_lots", tuple(recall_lots.c.keys()), [r for r in recalled if r[1] in ids])
+            result = ProjectionReport(count, differences)
             if not commit:
                 raise _Rollback
     except _Rollback:
@@ -64,6 +73,7 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
     )
     last = -1
     count = 0
+    declared: set[str] = set()  # hash ids of the error declarations replayed so far
     while True:
         rows = conn.execute(
             select(entries.c.seq, entries.c.body).where(entries.c.seq > last).order_by(entries.c.seq).limit(CHUNK)
@@ -88,7 +98,10 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
                 check_access=False,
                 lenient=bool(payload.get("lenient")),
                 hash_id=payload["hash_id"],
+                declared=not f.correction and payload["hash_id"] in declared,
             )
+            if f.correction:
+                declared.add(payload["hash_id"])
             state.apply(f, ctx)
             epcis = payload["epcis"]
             state.add_event(

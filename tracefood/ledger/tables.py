@@ -190,6 +190,19 @@ class LotLink(Base):
     removed_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class StockMove(Base):
+    """What one event did to stock: the change of a lot's quantity at a location (micro-units;
+    taken < 0 < added), as it happened, clamps and first sightings included. An error
+    declaration undoes exactly these."""
+
+    __tablename__ = "stock_moves"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("lots.id"), primary_key=True)
+    location: Mapped[str] = mapped_column(Key, primary_key=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+
+
 class LotEvent(Base):
     """Custody and location history: every event that names a lot, with its role in it."""
 
@@ -321,6 +334,7 @@ label_issuances = cast(Table, LabelIssuance.__table__)
 recalls = cast(Table, Recall.__table__)
 recall_lots = cast(Table, RecallLot.__table__)
 recall_acks = cast(Table, RecallAck.__table__)
+stock_moves = cast(Table, StockMove.__table__)
 
-PROJECTION_TABLES = (shipments, lot_events, lot_links, stock, lots, events)
+PROJECTION_TABLES = (stock_moves, shipments, lot_events, lot_links, stock, lots, events)
 """In deletion order (children first), for a rebuild."""

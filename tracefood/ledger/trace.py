@@ -8,12 +8,12 @@ the answer, not of the ledger.
 
 Containers (pallets, intermodal containers: SSCCs) are not lineage. A lot's trace includes the
 containers it travelled in and their events *while it was inside*, but never the other lots
-that shared the container: co-travel is not ancestry. "While it was inside" is by event time,
+that shared the container: co-travel is not ancestry. "While it was inside" is by event time
+(equal times in the order the ledger got the events),
 from the event that loaded it to the one that unloaded it, and nested (a pallet inside a sealed
 container at the same time), so an event that reaches the ledger late (another system's export,
 a carrier's batch) is placed where it happened, not where it arrived. A trace that starts at an
-SSCC starts from everything the unit ever contained (each content from the moment it was
-loaded).
+SSCC starts from everything the unit ever contained, and each of those with its whole history.
 
 Corrections: an event that an EPCIS error declaration declares erroneous (an ``events`` row with
 ``correction`` and the same hash id) is left out everywhere: its links, its history rows and its
@@ -48,14 +48,18 @@ MAX_LIMIT = 10_000
 MAX_LOTS = 1_000_000  # a bound on the closure itself (ids only), far above any real recall
 
 
+_At = tuple[str, int]
+"""A point in a lot's life: (event time, seq); equal times are ordered as the ledger got them."""
+
+
 @dataclass(frozen=True)
 class _Stay:
-    """A reached lot inside a container: from ``since`` to ``until`` (event times; None: still
-    inside), loaded by event ``seq`` into this container (edges name it), unloaded by ``removed``."""
+    """A reached lot inside a container: from ``since`` to ``until`` (None: still inside),
+    loaded by event ``seq`` into this container (edges name it), unloaded by ``removed``."""
 
     lot: int
-    since: str
-    until: str | None
+    since: _At
+    until: _At | None
     seq: int
     removed: int | None
 
@@ -159,7 +163,7 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
         frontier = found
     # the containers every reached lot travelled in, with when it was loaded and unloaded, and
     # the containers those were in at the same time (a pallet inside a sealed container)
-    windows: dict[int, list[_Stay]] = {i: [_Stay(i, "", None, 0, None)] for i in closure.lots}
+    windows: dict[int, list[_Stay]] = {i: [_Stay(i, ("", -1), None, 0, None)] for i in closure.lots}
     level = sorted(closure.lots)
     loaded, unloaded = events.alias("loaded"), events.alias("unloaded")
     for _ in range(8):
@@ -180,10 +184,11 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
             ):
                 if link.seq in corrected:
                     continue
-                until_link = None if link.removed_seq in corrected else link.until
+                loaded_at: _At = (link.since, link.seq)
+                unloaded_at: _At | None = None if link.removed_seq is None else (link.until, link.removed_seq)
                 for stay in windows.get(link.child_id, []):
-                    since = max(stay.since, link.since)
-                    until = min((x for x in (stay.until, until_link) if x is not None), default=None)
+                    since = max(stay.since, loaded_at)
+                    until = min((x for x in (stay.until, unloaded_at) if x is not None), default=None)
                     if until is None or since <= until:  # the lot was inside while this link held
                         inner = _Stay(stay.lot, since, until, link.seq, link.removed_seq)
                         closure.containers.setdefault(link.parent_id, []).append(inner)
@@ -249,10 +254,14 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
         history.setdefault(r.seq, r)
         touched.setdefault(r.seq, set()).add(r.lot_id)
     for r in _history_rows(conn, sorted(closure.containers), corrected):
+        at = (r.event_time, r.seq)
+        # an unloading of the unit at the very instant the lot was unloaded is part of it too
+        unloading = r.event_type == "AggregationEvent" and r.action == "DELETE" and r.role == "parent"
         inside = {
             stay.lot
             for stay in closure.containers[r.lot_id]
-            if stay.since <= r.event_time and (stay.until is None or r.event_time <= stay.until)
+            if stay.since <= at
+            and (stay.until is None or at <= stay.until or (unloading and r.event_time == stay.until[0]))
         }
         if inside:
             history.setdefault(r.seq, r)
@@ -352,7 +361,7 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
 def _history_rows(conn: Connection, ids: Sequence[int], corrected: frozenset[int]) -> Iterable[Any]:
     """The events naming these lots or units (not the projections' ``content`` rows), with
     declared events left out."""
-    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type)
+    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type, events.c.action)
     for chunk in _chunks(ids):
         for r in conn.execute(
             select(*cols)
