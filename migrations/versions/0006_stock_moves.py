@@ -1,6 +1,8 @@
 """Stock moves: what each event did to stock, so that an error declaration undoes exactly that
 (lenient clamps and first sightings included). A projection: ``tracefood verify --projections
---rebuild`` fills it for the events recorded before this revision.
+--rebuild`` fills it for the events recorded before this revision. And an index on a lot's
+history by time (lot_events (lot_id, event_time)): a trace reads a container's events between
+a lot's loading and unloading.
 
 Revision ID: 0006_stock_moves
 Revises: 0005_indexes
@@ -28,7 +30,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["lot_id"], ["lots.id"], name=op.f("fk_stock_moves_lot_id_lots")),
         sa.PrimaryKeyConstraint("seq", "lot_id", "location", name=op.f("pk_stock_moves")),
     )
+    with op.batch_alter_table("lot_events", schema=None) as batch_op:
+        batch_op.create_index("ix_lot_events_lot_id_event_time", ["lot_id", "event_time"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lot_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_lot_events_lot_id_event_time")
     op.drop_table("stock_moves")

@@ -216,7 +216,10 @@ class LotEvent(Base):
     party_id: Mapped[str | None] = mapped_column(String(64))
     quantity: Mapped[int | None] = mapped_column(BigInteger)
 
-    __table_args__ = (Index("ix_lot_events_seq", "seq"),)
+    __table_args__ = (
+        Index("ix_lot_events_seq", "seq"),
+        Index("ix_lot_events_lot_id_event_time", "lot_id", "event_time"),
+    )
 
 
 class Shipment(Base):

@@ -253,7 +253,7 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
     for r in _history_rows(conn, lot_ids, corrected):
         history.setdefault(r.seq, r)
         touched.setdefault(r.seq, set()).add(r.lot_id)
-    for r in _history_rows(conn, sorted(closure.containers), corrected):
+    for r in _container_rows(conn, closure, corrected):
         at = (r.event_time, r.seq)
         # an unloading of the unit at the very instant the lot was unloaded is part of it too
         unloading = r.event_type == "AggregationEvent" and r.action == "DELETE" and r.role == "parent"
@@ -358,18 +358,37 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
     }
 
 
+_HISTORY = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type, events.c.action)
+
+
 def _history_rows(conn: Connection, ids: Sequence[int], corrected: frozenset[int]) -> Iterable[Any]:
-    """The events naming these lots or units (not the projections' ``content`` rows), with
-    declared events left out."""
-    cols = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, events.c.event_type, events.c.action)
+    """The events naming these lots (not the projections' ``content`` rows), with declared
+    events left out."""
     for chunk in _chunks(ids):
-        for r in conn.execute(
-            select(*cols)
+        rows = conn.execute(
+            select(*_HISTORY)
             .join(events, events.c.seq == lot_events.c.seq)
             .where(lot_events.c.lot_id.in_(chunk), lot_events.c.role != "content")
-        ):
-            if r.seq not in corrected:
-                yield r
+        ).all()
+        yield from (r for r in rows if r.seq not in corrected)
+
+
+def _container_rows(conn: Connection, closure: _Closure, corrected: frozenset[int]) -> Iterable[Any]:
+    """The events of each container between the first loading and the last unloading of a
+    reached lot (index ``lot_events (lot_id, event_time)``): a pallet reused for years costs the
+    trips that matter, not its whole life."""
+    for container, stays in sorted(closure.containers.items()):
+        since = min(stay.since[0] for stay in stays)
+        ends = [stay.until[0] for stay in stays if stay.until is not None]
+        until = max(ends) if len(ends) == len(stays) else None
+        stmt = (
+            select(*_HISTORY)
+            .join(events, events.c.seq == lot_events.c.seq)
+            .where(lot_events.c.lot_id == container, lot_events.c.role != "content", lot_events.c.event_time >= since)
+        )
+        if until is not None:
+            stmt = stmt.where(lot_events.c.event_time <= until)
+        yield from (r for r in conn.execute(stmt).all() if r.seq not in corrected)
 
 
 def _node(row: Any, closure: _Closure, start: Any) -> dict[str, Any]:
