@@ -55,8 +55,9 @@ def test_fsma204_for_a_recall(chain: tuple[FlaskClient, World]) -> None:
         "/api/v1/records/fsma204", query_string={"recall": recall_id, "format": "xlsx"}, headers=world.bearer("recall")
     )
     assert xlsx.mimetype.endswith("spreadsheetml.sheet")
-    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True).active
-    table = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.data), read_only=True)
+    table = [[c if c is not None else "" for c in row] for row in book.active.iter_rows(values_only=True)]
+    book.close()
     assert table[0] == list(FSMA_COLUMNS)
     assert table[1:] == [[r[c] for c in FSMA_COLUMNS] for r in rows]  # the same records
 
@@ -111,8 +112,11 @@ def test_cli__export_fsma204_cfia_epcis(tmp_path: Path) -> None:
     xlsx = tmp_path / "fsma.xlsx"
     made = run(tmp_path, "export", "fsma204", "--lot", salad, "--trace", "back", "-o", str(xlsx))
     assert made.returncode == 0, made.stderr
-    sheet = openpyxl.load_workbook(xlsx, read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(xlsx, read_only=True)  # read-only keeps the file open until closed
+    try:
+        rows = list(book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
     assert rows[0] == FSMA_COLUMNS and len(rows) > 10
     assert {r[3] for r in rows[1:]} >= {"SR-0815-B", "LS-0812", "HG-0812"}  # the salad and both farm lots
     cfia = tmp_path / "cfia.csv"
