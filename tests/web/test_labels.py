@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from flask.testing import FlaskClient
 from tests.factories import World, harvest, receive, ship
 from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
+from tests.web.test_pages import csrf_of, sign_in
 from tracefood import label_render
 from tracefood.ledger import label_store, labels
 from tracefood.ledger.identifiers import lot_uri
@@ -202,19 +202,11 @@ def test_page__signed_in_inspector_sees_parties_and_documents(chain: tuple[Flask
     client, world = chain
     url = issue(client, world).get_json()["url"]
     token = world.tokens["agency"]
-    signed = client.post("/sign-in", data={"token": token, "csrf_token": _csrf(client), "next": "/"})
-    assert signed.status_code in (302, 303)
+    assert sign_in(client, token).status_code in (302, 303)
     html = _page(client, url).get_data(as_text=True)
     assert "BOL-1" in html and "Ferme A" in html and "Emballeur" in html
     data = _page(client, url, Accept="application/json").get_json()
     assert data["full_history"] and {h["party"] for h in data["history"]} == {"farm-a", "packer"}
-
-
-def _csrf(client: FlaskClient) -> str:
-    html = client.get("/sign-in").get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
@@ -315,16 +307,15 @@ def test_trust_list__served_signed_and_fresh(chain: tuple[FlaskClient, World]) -
 
 def test_lots_page__print_label_button(chain: tuple[FlaskClient, World]) -> None:
     client, world = chain
-    client.post("/sign-in", data={"token": world.tokens["farm-a"], "csrf_token": _csrf(client), "next": "/"})
-    html = client.get("/lots").get_data(as_text=True)
-    assert 'action="/labels/issue"' in html
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert csrf
-    response = client.post("/labels/issue", data={"id": A1, "format": "png", "csrf_token": csrf.group(1)})
+    sign_in(client, world.tokens["farm-a"])
+    page = client.get("/lots")
+    assert 'action="/labels/issue"' in page.get_data(as_text=True)
+    csrf = csrf_of(page)
+    response = client.post("/labels/issue", data={"id": A1, "format": "png", "csrf_token": csrf})
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert label_render.decode_image(response.data) == [response.headers["Label-URL"]]
     assert client.post("/labels/issue", data={"id": A1, "format": "png"}).status_code == 400  # no CSRF token
-    refused = client.post("/labels/issue", data={"id": lot_uri(ROMAINE, "NOPE"), "csrf_token": csrf.group(1)})
+    refused = client.post("/labels/issue", data={"id": lot_uri(ROMAINE, "NOPE"), "csrf_token": csrf})
     assert refused.status_code == 404 and "no lot" in refused.get_data(as_text=True)
     assert issued_count(world) == 1
 

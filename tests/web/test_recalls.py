@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import World, gtin, harvest, receive, ship, t
+from tests.web.test_pages import csrf_of, sign_in
 from tracefood.ledger import labels
 from tracefood.ledger.identifiers import lot_uri
 
@@ -136,16 +137,9 @@ def test_recall__refusals_record_nothing(
 
 
 def _sign_in(client: FlaskClient, token: str) -> str:
-    import re
-
-    html = client.get("/sign-in").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert csrf
-    client.post("/sign-in", data={"token": token, "csrf_token": csrf.group(1), "next": "/"})
-    page = client.get("/").get_data(as_text=True)
-    fresh = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert fresh
-    return fresh.group(1)
+    """Sign in; the CSRF token of the session's pages."""
+    sign_in(client, token)
+    return csrf_of(client.get("/"))
 
 
 def test_recall_pages__officer_flow_and_access(chain: tuple[FlaskClient, World]) -> None:

@@ -155,9 +155,8 @@ class EventStore:
         self._may_write(actor, [])
         repairs: list[dict[str, Any]] = []
         if lenient:
-            document, fixed = lenient_import.prepare_document(document)
+            document, fixed, event_repairs = lenient_import.prepare(document)
             repairs.extend(r.to_json() for r in fixed)
-            document, event_repairs = _prepare_events(document)
         findings = check_document(document)
         _raise([{"field": f.field, "reason": f.reason} for f in findings], "invalid EPCIS document")
         assert isinstance(document, Mapping)
@@ -450,24 +449,25 @@ def _check_event_ids(fresh: list[Pending], known: dict[str, EventReceipt]) -> No
     errors: list[dict[str, str]] = []
     for p in fresh:
         eid = p.event["eventID"]
+        # another event with this eventID (an error declaration repeats its event's, and hash ID)
+        twin = given.get(eid)
+        in_batch = twin if twin is not None and twin.hash_id != p.hash_id else None
         taken = known.get("eventID:" + eid)
-        corrects = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
-        twin = eid in given and given[eid].hash_id == p.hash_id  # an event and its declaration
-        clash = (eid in given and not twin) or (taken is not None and not corrects)
-        if clash and p.lenient:
-            other = given[eid].pointer if eid in given and not twin else f"seq {taken.seq}" if taken else ""
+        declares = taken is not None and taken.hash_id == p.hash_id and p.facts is not None and p.facts.correction
+        in_ledger = None if declares else taken
+        if (in_batch or in_ledger) and p.lenient:
+            other = in_batch.pointer if in_batch else f"seq {in_ledger.seq}" if in_ledger else ""
             reason = f"replaced by the event's hash ID: it also names a different event ({other})"
             p.repairs.append(lenient_import.Repair("/eventID", eid, reason))
             eid = p.event["eventID"] = p.hash_id
-            taken = None
-        elif eid in given and not twin:
-            other = given[eid].pointer or "another event"
-            errors.append({"field": p.field("/eventID"), "reason": f"{eid!r} is also the eventID of {other}"})
+        else:
+            if in_batch:
+                other = in_batch.pointer or "another event"
+                errors.append({"field": p.field("/eventID"), "reason": f"{eid!r} is also the eventID of {other}"})
+            if in_ledger:
+                reason = f"already names a different event (seq {in_ledger.seq})"
+                errors.append({"field": p.field("/eventID"), "reason": reason})
         given[eid] = p
-        if taken is not None and not corrects:  # an error declaration repeats the eventID it corrects
-            errors.append(
-                {"field": p.field("/eventID"), "reason": f"already names a different event (seq {taken.seq})"}
-            )
     if errors:
         raise Conflict("eventID already used by a different event: " + errors[0]["reason"], errors=errors)
 
@@ -492,19 +492,3 @@ def stored_event(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
     event = thaw(copy.deepcopy(payload["epcis"]), list(payload.get("decimals", [])))
     event["recordTime"] = envelope["recorded"]
     return envelope, event
-
-
-def _prepare_events(document: Any) -> tuple[Any, list[list[lenient_import.Repair]]]:
-    """The document with each event's empty optional fields left out (lenient import), and the
-    repairs per event; a document without an event list is returned for the checks to refuse."""
-    try:
-        found = document_events(document)
-    except ValueError:
-        return document, []
-    prepared = [lenient_import.prepare_event(event) for event in found]
-    fixed = copy.deepcopy(dict(document))
-    body = fixed["epcisBody"]
-    if fixed.get("type") == "EPCISQueryDocument":
-        body = body["queryResults"]["resultsBody"]
-    body["eventList"] = [event for event, _ in prepared]
-    return fixed, [repairs for _, repairs in prepared]

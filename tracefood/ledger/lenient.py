@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracefood.ledger import cbv
+from tracefood.ledger.epcis_validate import document_events
 from tracefood.ledger.events import EventError, facts
 from tracefood.ledger.identifiers import opaque_ident
 
@@ -56,17 +57,29 @@ class Repair:
         return {"field": prefix + self.field, "was": self.was, "reason": self.reason}
 
 
-def prepare_document(document: Any) -> tuple[Any, list[Repair]]:
-    """A copy of the document with its document-level repairs made (the input is not changed)."""
-    if not isinstance(document, Mapping) or document.get("type") != "EPCISQueryDocument":
-        return document, []
-    if "epcisHeader" not in document:
-        return document, []
-    fixed = {k: v for k, v in document.items() if k != "epcisHeader"}
-    return fixed, [Repair("/epcisHeader", "(header)", "ignored: an EPCIS 2.0 query document has no epcisHeader")]
+def prepare(document: Any) -> tuple[Any, list[Repair], list[list[Repair]]]:
+    """A copy of the document with the repairs that need no ledger made (the input is not
+    changed): its own (``epcisHeader``), and each event's empty optional fields; returns it,
+    the document's repairs and each event's. A document without an event list comes back as it
+    is, for the strict checks to refuse."""
+    repairs: list[Repair] = []
+    if isinstance(document, Mapping) and document.get("type") == "EPCISQueryDocument" and "epcisHeader" in document:
+        document = {k: v for k, v in document.items() if k != "epcisHeader"}
+        repairs.append(Repair("/epcisHeader", "(header)", "ignored: an EPCIS 2.0 query document has no epcisHeader"))
+    try:
+        found = document_events(document)
+    except ValueError:
+        return document, repairs, []
+    prepared = [_prepare_event(event) for event in found]
+    fixed = copy.deepcopy(dict(document))
+    body = fixed["epcisBody"]
+    if fixed.get("type") == "EPCISQueryDocument":
+        body = body["queryResults"]["resultsBody"]
+    body["eventList"] = [event for event, _ in prepared]
+    return fixed, repairs, [event_repairs for _, event_repairs in prepared]
 
 
-def prepare_event(event: Mapping[str, Any]) -> tuple[dict[str, Any], list[Repair]]:
+def _prepare_event(event: Mapping[str, Any]) -> tuple[dict[str, Any], list[Repair]]:
     """A copy of one event with its empty optional fields left out."""
     fixed = copy.deepcopy(dict(event))
     repairs = []

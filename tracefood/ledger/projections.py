@@ -29,7 +29,7 @@ RECEIVED = "received"
 CORRECTED = "corrected"
 """A shipment whose shipping event was declared erroneous."""
 HOLDING = ("recalled", "non_conformant", "damaged", "expired")
-"""Dispositions that put a lot on hold (recalled: recalled)."""
+"""Dispositions that put a lot on hold (status ``on_hold``; ``recalled`` gives ``recalled``)."""
 
 
 @dataclass
@@ -257,7 +257,7 @@ class State:
         self._move(lot, location, -wanted)
         self.stock[(lot.id, location)][3] = True
 
-    def record(self, lot: LotState, role: str, facts: Facts, ctx: EventContext, obj: Obj | None = None) -> None:
+    def record(self, lot: LotState, role: str, facts: Facts, ctx: EventContext, quantity: int | None) -> None:
         self.history.append(
             {
                 "lot_id": lot.id,
@@ -266,7 +266,7 @@ class State:
                 "event_time": facts.time,
                 "location": facts.where or facts.source_location,
                 "party_id": ctx.party_id,
-                "quantity": obj.quantity if obj else None,
+                "quantity": quantity,
             }
         )
 
@@ -343,11 +343,11 @@ class State:
                 if lot.status != status:
                     lot.status, lot.dirty = status, True
         for obj, lot in touched:
-            self.record(lot, obj.role, facts, ctx, obj)
+            self.record(lot, obj.role, facts, ctx, obj.quantity)
             if facts.event_type == "ObjectEvent":
                 # what travels inside a pallet or container shares its history while inside
                 for inner, qty in self._moving(lot, None)[1:]:
-                    self.record(inner, "content", facts, ctx, Obj(obj.ident, "content", qty))
+                    self.record(inner, "content", facts, ctx, qty)
         if facts.event_type == "AggregationEvent":
             # a unit loaded into or unloaded from another takes its contents along: they share
             # the event (a lot on a pallet put into a container); an unpacking that names no
@@ -355,11 +355,11 @@ class State:
             named = {lot.id for _, lot in touched}
             for child, qty in unpacked:
                 if child.id not in named:
-                    self.record(child, "child", facts, ctx, Obj(touched[0][0].ident, "child", qty))
+                    self.record(child, "child", facts, ctx, qty)
             moved = [lot for o, lot in touched if o.role == "child"] + [c for c, _ in unpacked if c.id not in named]
             for child in moved:
                 for inner, qty in self._moving(child, None)[1:]:
-                    self.record(inner, "content", facts, ctx, Obj(touched[0][0].ident, "content", qty))
+                    self.record(inner, "content", facts, ctx, qty)
 
     # -- error declarations -------------------------------------------------------------------
 
