@@ -6,10 +6,8 @@ from __future__ import annotations
 from alembic import context
 
 from tracefood import config as tf_config
-from tracefood.ledger import (
-    db,
-    tables,  # noqa: F401  (registers the registry and projection tables)
-)
+from tracefood.chain import tables  # noqa: F401  (registers the registry and projection tables)
+from tracefood.ledger import db
 from tracefood.ledger.models import Base
 
 target_metadata = Base.metadata

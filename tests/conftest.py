@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.factories import World, build_world
 from tracefood import schema
 from tracefood.ledger import Ledger, db, merkle
 from tracefood.ledger.keys import create_key
@@ -133,3 +134,10 @@ def ledger(migrated: Database, key_file: Path) -> Iterator[Ledger]:
     opened = Ledger.open(migrated.url, key_file=key_file)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def world(ledger: Ledger) -> World:
+    """The test supply-chain world (tests/factories.py) on an empty ledger, on each engine;
+    a test module may define its own ``world`` with events already recorded."""
+    return build_world(ledger)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracefood.chain.capture import EventStore
+from tracefood.chain.registry import OPERATOR, Actor, Registry
+from tracefood.epcis.identifiers import gs1_check_digit
 from tracefood.ledger import Ledger
-from tracefood.ledger.capture import EventStore
-from tracefood.ledger.identifiers import gs1_check_digit
-from tracefood.ledger.registry import OPERATOR, Actor, Registry
 
 
 def gln(base12: str) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.factories import World, gtin
-from tracefood.ledger import label_store, labels
-from tracefood.ledger.identifiers import lot_uri
-from tracefood.ledger.label_store import LabelKeys
-from tracefood.ledger.registry import OPERATOR
+from tracefood.chain.registry import OPERATOR
+from tracefood.epcis.identifiers import lot_uri
+from tracefood.labels import signing as labels
+from tracefood.labels import store as label_store
+from tracefood.labels.store import LabelKeys
 
 ROMAINE = gtin("0754000100011")
 MIX = gtin("1754000100018")

@@ -73,12 +73,12 @@ for path in (REPO, TOOLS):
 import bench  # noqa: E402  (the ledger benchmark: shared database helpers)
 
 import tracefood  # noqa: E402
+from tracefood.chain.capture import EventStore  # noqa: E402
+from tracefood.chain.export import export_document  # noqa: E402
+from tracefood.chain.registry import OPERATOR, Actor, Registry  # noqa: E402
+from tracefood.epcis.identifiers import gs1_check_digit  # noqa: E402
 from tracefood.ledger import Ledger, db  # noqa: E402
-from tracefood.ledger.capture import EventStore  # noqa: E402
-from tracefood.ledger.export import export_document  # noqa: E402
-from tracefood.ledger.identifiers import gs1_check_digit  # noqa: E402
 from tracefood.ledger.keys import create_key  # noqa: E402
-from tracefood.ledger.registry import OPERATOR, Actor, Registry  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("TRACEFOOD_BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ENGINES = ("sqlite", "postgresql")

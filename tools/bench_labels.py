@@ -60,7 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tracefood import label_render as lr  # noqa: E402 (after the path fix above)
+from tracefood.labels import render as lr  # noqa: E402 (after the path fix above)
 
 sys.path.insert(0, str(REPO / "tools"))
 import bench_ingest  # noqa: E402  (the ingest benchmark's chain builds the big ledger)
@@ -203,7 +203,8 @@ def sign_rows(ctx: Context) -> list[Row]:
     """Labels issued per second: Ed25519 signing alone, signing + PNG (both encoders) and
     signing + SVG with the key in memory, then the whole issuance through the database
     (custody check, key unsealed once, issuance log insert) + PNG."""
-    from tracefood.ledger import label_store, labels
+    from tracefood.labels import signing as labels
+    from tracefood.labels import store as label_store
 
     scan = ctx.ledger()
     private = Ed25519PrivateKey.generate()
@@ -228,7 +229,8 @@ def sign_rows(ctx: Context) -> list[Row]:
 def verify_rows(ctx: Context) -> list[Row]:
     """Verifications per second of a label URL: offline from a signed trust list (the border
     verifier), and online against the database (the server's verdict)."""
-    from tracefood.ledger import label_store, labels
+    from tracefood.labels import signing as labels
+    from tracefood.labels import store as label_store
 
     scan = ctx.ledger()
     built = time.perf_counter()
@@ -336,7 +338,8 @@ class ScanLedger:
 def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     """A SQLite ledger of ``events`` events from the ingest benchmark's chain, recorded through
     the public EventStore in batches of 1,000, with ``labelled`` case lots labelled."""
-    from tracefood.ledger import Ledger, db, label_store
+    from tracefood.labels import store as label_store
+    from tracefood.ledger import Ledger, db
     from tracefood.ledger.keys import create_key
 
     cache.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ of 10, 100 and 1,000 lots, the start lot included):
 Then, per ledger size:
 
 ``trace back`` / ``trace forward`` (random lots)
-    ``tracefood.ledger.trace.trace`` (in process, default page of 1,000) for a fixed random
+    ``tracefood.chain.trace.trace`` (in process, default page of 1,000) for a fixed random
     sample of the synthetic lots (seeded; the wide lots are left out), one call each after one
     warm-up call; p50/p95/max latency and the size of the answer in lots.
 ``wide answers``
@@ -110,11 +110,12 @@ import synth  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from tracefood import schema  # noqa: E402
-from tracefood.ledger import Ledger, db, recalls, records, trace  # noqa: E402
-from tracefood.ledger.capture import EventStore  # noqa: E402
+from tracefood.chain import recalls, records, trace  # noqa: E402
+from tracefood.chain.capture import EventStore  # noqa: E402
+from tracefood.chain.registry import OPERATOR, Actor, Registry  # noqa: E402
+from tracefood.chain.tables import lots  # noqa: E402
+from tracefood.ledger import Ledger, db  # noqa: E402
 from tracefood.ledger.keys import create_key  # noqa: E402
-from tracefood.ledger.registry import OPERATOR, Actor, Registry  # noqa: E402
-from tracefood.ledger.tables import lots  # noqa: E402
 from tracefood.web.server import settled  # noqa: E402
 
 SEED = 1

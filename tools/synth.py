@@ -82,8 +82,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
+from tracefood.epcis.identifiers import gs1_check_digit, lot_uri, sscc_uri  # noqa: E402
 from tracefood.ledger import Ledger  # noqa: E402
-from tracefood.ledger.identifiers import gs1_check_digit, lot_uri, sscc_uri  # noqa: E402
 
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 """Simulated day 0 is 2025-01-01 (Eastern time); times are seconds since this instant."""
@@ -1186,8 +1186,8 @@ def load(
     keep_truth: bool = True,
 ) -> Summary:
     """Register the world and record ``events`` events through ``EventStore.record``."""
-    from tracefood.ledger.capture import EventStore
-    from tracefood.ledger.registry import OPERATOR, Actor, Registry
+    from tracefood.chain.capture import EventStore
+    from tracefood.chain.registry import OPERATOR, Actor, Registry
 
     world = build_world(seed, events)
     reg = Registry(ledger.engine)
@@ -1227,9 +1227,9 @@ def load(
 
 def hash_ids(events: int, seed: int) -> list[str]:
     """The CBV 2.0 event hash IDs of the stream, computed offline as ``EventStore.record`` does."""
-    from tracefood.ledger import readable
-    from tracefood.ledger.event_hash import event_hash_id
-    from tracefood.ledger.registry import location_uri
+    from tracefood.chain.registry import location_uri
+    from tracefood.epcis import readable
+    from tracefood.epcis.event_hash import event_hash_id
 
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for entity, row in registry(seed, events):
@@ -1265,8 +1265,8 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import func, select
 
     from tracefood import schema
+    from tracefood.chain.tables import parties
     from tracefood.ledger import db
-    from tracefood.ledger.tables import parties
 
     engine = db.make_engine(args.database)
     try:

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, event
 
 from tests.factories import World, harvest, ship
+from tracefood.chain.rebuild import rebuild
 from tracefood.errors import InvalidEntry
 from tracefood.ledger.group_commit import group_for
-from tracefood.ledger.rebuild import rebuild
 
 
 def test_group_commit__queued_jobs_share_one_commit_and_fail_alone(world: World) -> None:

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import World, epcis_document, harvest, t
-from tracefood.ledger.registry import OPERATOR
+from tracefood.chain.registry import OPERATOR
 
 ROLES = ["farm-a", "farm-b", "carrier", "agency", "recall", "admin-party", None]
 """Token holders: producer A, producer B (another party), carrier, inspector, recall officer,

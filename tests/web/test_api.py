@@ -15,7 +15,7 @@ from tests.conftest import Database
 from tracefood.ledger import Ledger, NewEntry, merkle
 from tracefood.ledger.note import Verifier, open_checkpoint
 from tracefood.web import ledger_ext
-from tracefood.web.api import openapi_paths
+from tracefood.web.api.ledger import openapi_paths
 from tracefood.web.app import create_app
 
 PROBLEM = "application/problem+json"

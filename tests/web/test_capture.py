@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import VECTORS
 from tests.factories import World, epcis_document
-from tracefood.ledger.event_hash import event_hash_id
-from tracefood.ledger.export import export_document
+from tracefood.chain.export import export_document
+from tracefood.epcis.event_hash import event_hash_id
 
 GS1 = VECTORS / "epcis" / "gs1-examples"
 INVALID = VECTORS / "epcis" / "invalid-capture"
@@ -176,7 +176,7 @@ def _seed_field_a(world: World) -> tuple[str, str]:
         },
     )
     lots = world.store.ledger.engine
-    from tracefood.ledger import lots_view
+    from tracefood.chain import lots as lots_view
 
     lot = lots_view.list_lots(lots, party_id="farm-a")[0]
     return lot["id"], lot["on_hand"][0]["location"]

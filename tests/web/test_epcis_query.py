@@ -31,9 +31,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.epcis.test_validate import SCHEMA
 from tests.factories import PALLET, World, epcis_document, harvest, receive, ship, t
-from tests.ledger.test_epcis_validate import SCHEMA
-from tracefood.ledger.export import export_document
+from tracefood.chain.export import export_document
 
 Served = tuple[FlaskClient, World]
 QPE = "epcisException:QueryParameterException"

@@ -144,8 +144,10 @@ def forgeries(demo: Demo) -> dict[str, tuple[str, str]]:
     reason the page must show)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from tracefood.ledger import Ledger, label_store, labels
-    from tracefood.ledger.registry import OPERATOR
+    from tracefood.chain.registry import OPERATOR
+    from tracefood.labels import signing as labels
+    from tracefood.labels import store as label_store
+    from tracefood.ledger import Ledger
 
     genuine = demo.labels["active"]
     unsigned = genuine.split("#")[0]

@@ -14,13 +14,14 @@ from tests.factories import World, harvest, receive, ship
 from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
 from tests.web.test_pages import csrf_of, sign_in
-from tracefood import label_render
-from tracefood.ledger import label_store, labels
-from tracefood.ledger.identifiers import lot_uri
-from tracefood.ledger.label_store import LabelKeys
-from tracefood.ledger.labels import TrustList
+from tracefood.epcis.identifiers import lot_uri
+from tracefood.labels import render as label_render
+from tracefood.labels import signing as labels
+from tracefood.labels import store as label_store
+from tracefood.labels.signing import TrustList
+from tracefood.labels.store import LabelKeys
 from tracefood.ledger.note import Verifier
-from tracefood.web.labels_api import MIMETYPES
+from tracefood.web.api.labels import MIMETYPES
 
 BASE = "http://localhost"
 A1 = lot_uri(ROMAINE, "A1")

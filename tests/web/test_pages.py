@@ -18,11 +18,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.conftest import Database
-from tracefood.demo import load_demo
+from tracefood.demo.chain import load_demo
 from tracefood.ledger import Ledger
 from tracefood.web import i18n, ledger_ext
 from tracefood.web.app import create_app
-from tracefood.web.pages import FIELDS, event_time, field_of, quantity_text
+from tracefood.web.pages.site import FIELDS, event_time, field_of, quantity_text
 
 FARM = "ferme-beauregard:producer"
 PACKER = "emballages-napierville:producer"

@@ -11,7 +11,7 @@ import openpyxl
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.test_label_browser import Demo, browser, demo
-from tracefood.ledger.records import FSMA_COLUMNS
+from tracefood.chain.records import FSMA_COLUMNS
 
 __all__ = ["browser", "demo"]  # module fixtures: a served demo of its own for this module
 

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from tests.factories import World, gtin, harvest, receive, ship, t
 from tests.web.test_pages import csrf_of, sign_in
-from tracefood.ledger import labels
-from tracefood.ledger.identifiers import lot_uri
+from tracefood.epcis.identifiers import lot_uri
+from tracefood.labels import signing as labels
 
 ROMAINE, MIX = gtin("0754000100011"), gtin("1754000100018")
 A1, A2, M1 = lot_uri(ROMAINE, "A1"), lot_uri(ROMAINE, "A2"), lot_uri(MIX, "M1")

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from flask.testing import FlaskClient
 
+from tests.cli.test_cli import run
 from tests.factories import World
-from tests.test_cli import run
 from tests.web.test_recalls import A1, M1, chain, open_recall
-from tracefood.ledger.records import CFIA_COLUMNS, FSMA_COLUMNS
+from tracefood.chain.records import CFIA_COLUMNS, FSMA_COLUMNS
 
 __all__ = ["chain"]  # the fixture, shared with test_recalls
 

@@ -39,9 +39,9 @@ from sqlalchemy import func, select
 
 from tests.conftest import Database
 from tests.web.conftest import LABEL_MASTER_KEY
-from tracefood.demo import load_demo
+from tracefood.chain.tables import registry_audit
+from tracefood.demo.chain import load_demo
 from tracefood.ledger import Ledger
-from tracefood.ledger.tables import registry_audit
 from tracefood.web import ledger_ext
 from tracefood.web.app import create_app
 

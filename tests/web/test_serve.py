@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import Database
-from tracefood.demo_data import scenario
+from tracefood.demo.data import scenario
 from tracefood.ledger import merkle
 from tracefood.ledger.note import Verifier, open_checkpoint
 

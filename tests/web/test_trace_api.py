@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from tests.cli.test_cli import run
 from tests.factories import World, gtin, harvest, receive, ship
-from tests.test_cli import run
-from tracefood.ledger.identifiers import lot_uri
+from tracefood.epcis.identifiers import lot_uri
 
 A1 = lot_uri(gtin("0754000100011"), "A1")
 PROBLEM = "application/problem+json"

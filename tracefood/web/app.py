@@ -12,15 +12,15 @@ from flask import Flask, jsonify, request
 from tracefood import __version__
 from tracefood import config as tf_config
 from tracefood.errors import InvalidParameter
-from tracefood.web import inspect as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web import ledger_ext, problems
-from tracefood.web import recall_pages as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
-from tracefood.web.api import api
-from tracefood.web.epcis import epcis
-from tracefood.web.events_api import events_api
-from tracefood.web.labels_api import labels_api
-from tracefood.web.pages import pages
-from tracefood.web.trace_api import trace_api
+from tracefood.web.api.epcis import epcis
+from tracefood.web.api.events import events_api
+from tracefood.web.api.labels import labels_api
+from tracefood.web.api.ledger import api
+from tracefood.web.api.trace import trace_api
+from tracefood.web.pages import inspector as _inspect  # noqa: F401  (adds the label pages to `pages`)
+from tracefood.web.pages import recall as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
+from tracefood.web.pages.site import pages
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

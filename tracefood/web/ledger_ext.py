@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask, current_app
 
 from tracefood.errors import TraceFoodError
+from tracefood.labels.store import LabelKeys, load_master
 from tracefood.ledger import Ledger, tree
 from tracefood.ledger import db as ledger_db
-from tracefood.ledger.label_store import LabelKeys, load_master
 
 _KEY = "tracefood.ledger"
 

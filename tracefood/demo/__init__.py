@@ -1,0 +1,1 @@
+"""The demo supply chain and its data (``tracefood demo``)."""

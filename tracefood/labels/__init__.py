@@ -1,0 +1,1 @@
+"""Signed QR labels: signing and verification (pure), the label key store, rendering."""

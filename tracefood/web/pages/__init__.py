@@ -1,0 +1,1 @@
+"""The HTML pages, by audience: the site and producers, inspectors (label scans), recall officers."""
