@@ -4,6 +4,9 @@ PostgreSQL comes from ``TRACEFOOD_TEST_POSTGRESQL_URL`` (default: the local ``te
 with trust auth). Each test gets its own schema (``search_path``), so tests never see each
 other's rows. If PostgreSQL is unreachable the PostgreSQL half is skipped, unless
 ``TRACEFOOD_REQUIRE_POSTGRESQL=1`` (set by ``.ci/run``), which turns the skip into a failure.
+
+``VECTORS`` is ``tests/vectors``: byte-identical copies of the external test vectors the tests
+read (GS1, OpenEPCIS, transparency-dev, ...), each source and licence named in its ``NOTICE``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ from tracefood import schema
 from tracefood.ledger import Ledger, db, merkle
 from tracefood.ledger.keys import create_key
 
-# The shared test vectors live beside the checkout (../shared/vectors); TRACEFOOD_VECTORS overrides.
-VECTORS = Path(os.environ.get("TRACEFOOD_VECTORS") or Path(__file__).resolve().parents[2] / "shared" / "vectors")
-if not (VECTORS / "README.md").is_file():
-    raise pytest.UsageError(f"test vectors not found at {VECTORS}: set TRACEFOOD_VECTORS")
+# The third-party test vectors travel with the tests (tests/vectors, sources in its NOTICE), so a
+# fresh clone runs the suite with nothing beside it; tests/test_vectors.py keeps them byte-exact.
+VECTORS = Path(__file__).resolve().parent / "vectors"
 PG_URL = os.environ.get("TRACEFOOD_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("TRACEFOOD_REQUIRE_POSTGRESQL") == "1"
 ENGINES = ("sqlite", "postgresql")
