@@ -1,16 +1,20 @@
-"""Read views over the projections: a party's lots and where they are, one lot's history."""
+"""Read views over the projections: a party's lots and where they are, one lot's history.
+
+Who may read which lot is :mod:`tracefood.chain.access`'s to say; these views take its answer."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, or_, select
 
+from tracefood.chain import access
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, products, shipments, stock
 from tracefood.epcis.events import format_micro
-from tracefood.epcis.identifiers import IdentifierError, opaque_ident, parse_id
-from tracefood.errors import NotFound
 from tracefood.ledger import db
+
+if TYPE_CHECKING:
+    from tracefood.chain.registry import Actor
 
 
 def _lot_json(row: Any) -> dict[str, Any]:
@@ -81,19 +85,11 @@ def list_lots(engine: Engine, *, party_id: str | None = None, include_empty: boo
     return out
 
 
-def lot_detail(engine: Engine, key: str) -> dict[str, Any]:
-    """One lot: where it is, its history (events in order), links to other lots, shipments."""
-    try:
-        canonical = parse_id(key).key
-    except IdentifierError as exc:
-        kept = opaque_ident(key)  # an EPC URN with digits missing, as a lenient import keeps it
-        if kept is None:
-            raise NotFound(f"not a lot identifier: {exc}", errors=[{"field": "id", "reason": str(exc)}]) from None
-        canonical = kept.key
+def lot_detail(engine: Engine, key: str, actor: Actor | None = None) -> dict[str, Any]:
+    """One lot: where it is, its history (events in order), links to other lots, shipments.
+    With ``actor``, only a lot that actor may see (:func:`tracefood.chain.access.resolve_lot`)."""
     with db.read_snapshot(engine) as conn:
-        row = conn.execute(select(lots).where(lots.c.key == canonical)).first()
-        if row is None:
-            raise NotFound(f"the ledger has no lot {canonical}", errors=[{"field": "id", "reason": "unknown lot"}])
+        row = access.resolve_lot(conn, key, actor)
         history = conn.execute(
             select(lot_events, events.c.event_id, events.c.kind, events.c.biz_step, events.c.disposition)
             .join(events, events.c.seq == lot_events.c.seq)

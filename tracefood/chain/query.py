@@ -53,8 +53,9 @@ matches (it repeats that event, and has no ``lot_events`` rows of its own).
 
 Who sees what: inspectors, recall officers and admins query every event. Producers and
 carriers see the events they recorded, and the events that name (or carry inside a pallet or
-container) a lot they produced or held: first recorded it, had stock of it, shipped it, received
-it or carried it. An event outside that is answered as unknown (404), not forbidden.
+container) a lot they may see by :mod:`tracefood.chain.access` (produced it, held it, shipped,
+received or are receiving it, or carried it). An event outside that is answered as unknown
+(404), not forbidden.
 
 Errors are the binding's problem types: a bad or unknown parameter is
 ``epcisException:QueryParameterException`` (400) naming it, an unknown event
@@ -74,11 +75,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, Engine, Select, and_, false, or_, select, union, union_all
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, or_, select, union_all
 
+from tracefood.chain import access
 from tracefood.chain.export import EPCIS_CONTEXT, export_document
 from tracefood.chain.registry import Actor
-from tracefood.chain.tables import events, lot_events, lots, shipments, stock
+from tracefood.chain.tables import events, lot_events, lots
 from tracefood.epcis import cbv
 from tracefood.epcis.event_hash import canonical_gs1_uri
 from tracefood.epcis.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
@@ -89,7 +91,6 @@ DEFAULT_PER_PAGE: Final = 30
 MAX_PER_PAGE: Final = 1000
 MAX_VALUES: Final = 200
 """Values per list parameter: each is a bound parameter of one statement."""
-READ_ALL_ROLES: Final = frozenset({"inspector", "recall_officer", "admin"})
 EVENT_TYPES: Final = ("ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent")
 ACTIONS: Final = ("ADD", "OBSERVE", "DELETE")
 ORDER_BY: Final = ("eventTime", "recordTime")
@@ -423,18 +424,14 @@ def _match_condition(match: Match) -> ColumnElement[bool]:
 
 
 def visibility(actor: Actor) -> ColumnElement[bool] | None:
-    """What ``actor`` may see (None: everything): see the module docstring. A lot's holders all
-    have a stock row of it (kept at zero once the stock is gone): that covers shipping and
-    receiving it; its first recorder and its carriers are looked up besides."""
-    if actor.role in READ_ALL_ROLES:
+    """What ``actor`` may see (None: everything): the events it recorded, and those naming a lot
+    it may see (:func:`tracefood.chain.access.lots_seen_by`) and their error declarations."""
+    if access.reads_every_lot(actor):
         return None
     party = actor.party_id
     if party is None:
         return false()
-    held = [select(stock.c.lot_id).where(stock.c.party_id == party), select(lots.c.id).where(lots.c.party_id == party)]
-    if actor.role == "carrier":
-        held.append(select(shipments.c.lot_id).where(shipments.c.carrier == party))
-    named = _named(None, select(union(*held).subquery().c[0]))
+    named = _named(None, access.lots_seen_by(party))
     # an OR of hashed lookups: the correction arm's table is built only if a correction is met
     return or_(
         events.c.party_id == party,

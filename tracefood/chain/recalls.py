@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from tracefood.chain import trace
+from tracefood.chain import access, trace
 from tracefood.chain.capture import EventStore
 from tracefood.chain.registry import Actor, Forbidden, public_view
 from tracefood.chain.tables import (
@@ -43,7 +43,6 @@ from tracefood.ledger import db
 from tracefood.ledger.ledger import Ledger
 
 CLASSES = ("I", "II", "III")
-OFFICERS = ("recall_officer", "admin")
 MAX_SEEDS = 100
 MAX_SCOPE = 20_000  # lots named in one recall event
 
@@ -86,7 +85,7 @@ def _seed_lots(conn: Connection, seeds: Any) -> tuple[list[int], dict[str, Any]]
             if not isinstance(value, str):
                 raise _bad(f"/seeds/lots/{i}", "a lot id")
             try:
-                found.append(trace.resolve(conn, value).id)
+                found.append(access.resolve_lot(conn, value).id)
             except (NotFound, InvalidParameter) as exc:
                 raise _bad(f"/seeds/lots/{i}", exc.errors[0]["reason"] if exc.errors else exc.detail) from None
         return sorted(set(found)), {"lots": ids}
@@ -149,7 +148,7 @@ def _next_id(conn: Connection, year: int) -> str:
 
 def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Open a recall from ``{"seeds", "class", "reason", "hazard"?, "instructions"?}``."""
-    if actor.role not in OFFICERS or actor.party_id is None:
+    if actor.role not in access.RUNS_RECALLS or actor.party_id is None:
         raise Forbidden("only recall officers and admins (with a party) issue recalls")
     if not isinstance(body, Mapping):
         raise _bad("/", "a JSON object")
@@ -270,7 +269,7 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         {
             "party": pid,
             "name": (known.get(pid) or {}).get("name"),
-            "contact": (known.get(pid) or {}).get("contact") if actor.role in OFFICERS else None,
+            "contact": (known.get(pid) or {}).get("contact") if actor.role in access.SEES_EVERY_CONTACT else None,
             "on_hand": [h for h in on_hand if h["party"] == pid],
             "incoming": [m for m in moving if m["to_party"] == pid],
             "acknowledged": acks.get(pid),
@@ -355,7 +354,7 @@ def acknowledge(engine: Engine, recall_id: str, actor: Actor, note: str | None =
 
 
 def close(engine: Engine, recall_id: str, actor: Actor, reason: Any) -> dict[str, Any]:
-    if actor.role not in OFFICERS:
+    if actor.role not in access.RUNS_RECALLS:
         raise Forbidden("only recall officers and admins close recalls")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise _bad("/reason", "required: why the recall is closed (1 to 500 characters)")

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from tracefood.chain import trace
+from tracefood.chain import access, trace
 from tracefood.chain.capture import stored_event
 from tracefood.chain.tables import events, locations, lot_events, lots, parties, products, recall_lots, shipments
 from tracefood.epcis.events import format_micro
@@ -96,7 +96,7 @@ def lots_for(
             return found
         if not ids:
             raise InvalidParameter("id", "name a recall or at least one lot")
-        out = [trace.resolve(conn, i).id for i in ids]
+        out = [access.resolve_lot(conn, i).id for i in ids]
     if with_trace:
         keys: set[int] = set(out)
         for i in ids:

@@ -20,12 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
+from tracefood.chain import access
 from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit
 from tracefood.epcis.identifiers import IdentifierError, check_gln, check_gtin, check_premises, gln_uri
 from tracefood.errors import Conflict, InvalidEntry, NotFound, TraceFoodError
 from tracefood.ledger import db
 
-ROLES = ("producer", "carrier", "inspector", "recall_officer", "admin")
+ROLES = access.ROLES
 """producer: producers, packers, processors, distributors (they handle lots they hold)."""
 LOCATION_KINDS = (
     "farm",
@@ -71,7 +72,7 @@ class Actor:
         return f"{self.role}:{self.party_id or '-'}:{self.label}"[:120]
 
     def may_see_contact(self, party_id: str) -> bool:
-        return self.role in ("admin", "recall_officer") or self.party_id == party_id
+        return self.role in access.SEES_EVERY_CONTACT or self.party_id == party_id
 
 
 OPERATOR = Actor("admin", None, "cli")
@@ -339,7 +340,7 @@ class Registry:
 
     @staticmethod
     def _authorise(conn: Connection, entity: str, values: Mapping[str, Any], actor: Actor) -> None:
-        if actor.role == "admin":
+        if actor.role in access.MANAGES_REGISTRY:
             return
         # A party keeps its own record, its locations' details and its products up to date
         # only through an admin: the registry is what access control rests on.
@@ -369,7 +370,7 @@ class Registry:
             raise InvalidEntry(
                 f"unknown role {role!r}", errors=[{"field": "role", "reason": f"one of {', '.join(ROLES)}"}]
             )
-        if actor.role != "admin":
+        if actor.role not in access.MANAGES_REGISTRY:
             raise Forbidden("only an admin can create tokens")
         if len(label) > 100 or not label.isprintable():
             raise InvalidEntry(
@@ -397,7 +398,7 @@ class Registry:
         return f"{TOKEN_PREFIX}{token_id}_{secret}", shown
 
     def revoke_token(self, token_id: str, actor: Actor) -> None:
-        if actor.role != "admin":
+        if actor.role not in access.MANAGES_REGISTRY:
             raise Forbidden("only an admin can revoke tokens")
         with db.write_transaction(self.engine) as conn:
             done = conn.execute(

@@ -31,15 +31,18 @@ import binascii
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, and_, select
 
+from tracefood.chain import access
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, parties, shipments, stock
 from tracefood.epcis.events import format_micro
-from tracefood.epcis.identifiers import IdentifierError, opaque_ident, parse_lookup_id
-from tracefood.errors import InvalidParameter, NotFound
+from tracefood.errors import InvalidParameter
 from tracefood.ledger import db
+
+if TYPE_CHECKING:
+    from tracefood.chain.registry import Actor
 
 DIRECTIONS = ("back", "forward")
 CHUNK = 500
@@ -88,23 +91,6 @@ def corrected_seqs(conn: Connection) -> frozenset[int]:
         .where(fix.c.correction.is_(True))
     )
     return frozenset(r[0] for r in rows)
-
-
-def resolve(conn: Connection, identifier: str) -> Any:
-    """The ``lots`` row of a lot, item or SSCC id in any accepted form; 400 / 404 problems."""
-    try:
-        key = parse_lookup_id(identifier).key
-    except IdentifierError as exc:
-        kept = opaque_ident(identifier.strip())  # as a lenient import kept it
-        if kept is None:
-            raise InvalidParameter("id", exc.reason) from None
-        key = kept.key
-    row = conn.execute(select(lots).where(lots.c.key == key)).first()
-    if row is None:
-        raise NotFound(
-            f"the ledger has no lot, item or logistic unit {key}", errors=[{"field": "id", "reason": "unknown"}]
-        )
-    return row
 
 
 def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
@@ -206,16 +192,18 @@ def trace(
     *,
     limit: int = DEFAULT_LIMIT,
     page_token: str | None = None,
+    actor: Actor | None = None,
 ) -> dict[str, Any]:
     """Trace ``identifier`` back or forward; the answer's lists of events and lots are paged
-    (``limit`` items from ``page_token``), the graph covers the page's lots."""
+    (``limit`` items from ``page_token``), the graph covers the page's lots. With ``actor``, only
+    from a lot that actor may see (:func:`tracefood.chain.access.resolve_lot`)."""
     if direction not in DIRECTIONS:
         raise InvalidParameter("direction", "must be back or forward")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidParameter("limit", f"must be 1 to {MAX_LIMIT}")
     offset = _offset(page_token)
     with db.read_snapshot(engine) as conn:
-        start = resolve(conn, identifier)
+        start = access.resolve_lot(conn, identifier, actor)
         closure = _closure(conn, start, direction)
         return _answer(conn, start, direction, closure, limit, offset)
 

@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from tracefood.chain import access
+from tracefood.chain.access import custodians as custodians  # who may sign a lot's labels
 from tracefood.chain.capture import stored_event
 from tracefood.chain.registry import Actor, Forbidden, _audit
 from tracefood.chain.tables import (
@@ -43,8 +45,6 @@ from tracefood.chain.tables import (
     lots,
     parties,
     products,
-    shipments,
-    stock,
 )
 from tracefood.epcis.digital_link import parse_digital_link
 from tracefood.epcis.identifiers import IdentifierError, parse_lookup_id
@@ -57,7 +57,6 @@ from tracefood.ledger.note import Signer
 
 MASTER_KEY_BYTES = 32
 EC_LEVELS = ("L", "M", "Q", "H")
-ISSUER_ROLES = ("producer", "carrier", "admin")
 
 
 # -- the master key -------------------------------------------------------------------------------
@@ -245,7 +244,7 @@ class LabelKeys:
 
 
 def _may_manage(actor: Actor, party_id: str) -> None:
-    if actor.role != "admin" and actor.party_id != party_id:
+    if actor.role not in access.MANAGES_REGISTRY and actor.party_id != party_id:
         raise Forbidden(f"only {party_id} or an admin can manage {party_id}'s label keys")
 
 
@@ -285,24 +284,6 @@ def all_keys(conn: Connection) -> list[KeyRecord]:
 
 def _lot_row(conn: Connection, key: str) -> Any:
     return conn.execute(select(lots).where(lots.c.key == key)).first()
-
-
-def custodians(conn: Connection, lot_id: int, producer: str | None) -> frozenset[str]:
-    """The parties that produced or held the lot: its first recorder, every party that has or
-    had stock of it (stock rows stay at zero after the stock leaves), and both ends of its
-    shipments (a received shipment's receiver; the sender). Merely naming a lot in an event
-    (an observation, a border crossing) is not custody."""
-    found = {producer} if producer else set()
-    found |= {r[0] for r in conn.execute(select(stock.c.party_id).where(stock.c.lot_id == lot_id).distinct())}
-    for sender, receiver, received in conn.execute(
-        select(shipments.c.from_party, shipments.c.to_party, shipments.c.received_seq).where(
-            shipments.c.lot_id == lot_id
-        )
-    ):
-        found.add(sender)
-        if received is not None:
-            found.add(receiver)
-    return frozenset(p for p in found if p)
 
 
 _HOLD = ("recalled", "on_hold")
@@ -449,14 +430,14 @@ def issue(
         raise LabelError(
             "ec: error correction must be L, M, Q or H", errors=[{"field": "ec", "reason": "L, M, Q or H"}]
         )
-    if actor.role not in ISSUER_ROLES:
+    if actor.role not in access.ISSUES_LABELS:
         raise Forbidden(f"a {actor.role} cannot issue labels")
     with db.write_transaction(engine) as conn:
         row = _lot_row(conn, subject.key)
         if row is None:
             raise NotFound(f"the ledger has no lot {subject.key}", errors=[{"field": "id", "reason": "unknown lot"}])
         signer = party_id or actor.party_id or row.party_id
-        if party_id and actor.role != "admin" and party_id != actor.party_id:
+        if party_id and actor.role not in access.MANAGES_REGISTRY and party_id != actor.party_id:
             raise Forbidden(f"you sign for {actor.party_id}, not {party_id}")
         if not signer or signer not in custodians(conn, row.id, row.party_id):
             what = subject.lot or subject.sscc

@@ -9,9 +9,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tracefood.chain import access
 from tracefood.chain import lots as lots_view
 from tracefood.chain.capture import EventStore
-from tracefood.chain.registry import Forbidden, public_view
+from tracefood.chain.registry import public_view
 from tracefood.epcis.events import parse_json_number
 from tracefood.errors import InvalidEntry, InvalidParameter
 from tracefood.web.auth import api_actor, registry, require
@@ -67,11 +68,7 @@ def post_events() -> Any:
 @events_api.get("/lots")
 def list_lots() -> Any:
     actor = require()
-    party = request.args.get("party")
-    if actor.role in ("producer", "carrier"):
-        if party not in (None, actor.party_id):
-            raise Forbidden("you can list your own lots only")
-        party = actor.party_id
+    party = access.may_list_party(actor, request.args.get("party"))
     with_empty = request.args.get("all") in ("1", "true")
     return jsonify(lots_view.list_lots(get_ledger().engine, party_id=party, include_empty=with_empty))
 
@@ -82,10 +79,7 @@ def get_lot() -> Any:
     key = request.args.get("id")
     if not key:
         raise InvalidParameter("id", "is required: the lot's URI (Digital Link, EPC URN or private URN)")
-    detail = lots_view.lot_detail(get_ledger().engine, key)
-    if actor.role in ("producer", "carrier") and actor.party_id not in detail["parties"]:
-        raise Forbidden("this lot was never held by your party")
-    return jsonify(detail)
+    return jsonify(lots_view.lot_detail(get_ledger().engine, key, actor))
 
 
 # -- registry ---------------------------------------------------------------------------------
@@ -101,7 +95,7 @@ def list_registry(kind: str) -> Any:
 
 @events_api.post("/<any(parties, locations, products):kind>")
 def create_registry(kind: str) -> Any:
-    actor = require("admin")
+    actor = require(*access.MANAGES_REGISTRY)
     entity = ENTITIES[kind]
     row = registry().create(entity, json_body(), actor)
     response = jsonify(public_view(entity, row, actor))
@@ -119,20 +113,20 @@ def get_registry(kind: str, item_id: str) -> Any:
 
 @events_api.patch("/<any(parties, locations, products):kind>/<item_id>")
 def update_registry(kind: str, item_id: str) -> Any:
-    actor = require("admin")
+    actor = require(*access.MANAGES_REGISTRY)
     entity = ENTITIES[kind]
     return jsonify(public_view(entity, registry().update(entity, item_id, json_body(), actor), actor))
 
 
 @events_api.get("/audit")
 def audit() -> Any:
-    require("admin")
+    require(*access.MANAGES_REGISTRY)
     return jsonify(registry().audit(request.args.get("entity"), request.args.get("id")))
 
 
 @events_api.post("/tokens")
 def create_token() -> Any:
-    actor = require("admin")
+    actor = require(*access.MANAGES_REGISTRY)
     body = json_body()
     if not isinstance(body, dict):
         raise InvalidEntry("the body must be an object", errors=[{"field": "/", "reason": "not an object"}])

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from tracefood.chain import access
 from tracefood.chain.registry import Actor, Forbidden
 from tracefood.epcis.identifiers import IdentifierError, lot_uri
 from tracefood.errors import InvalidEntry, InvalidParameter
@@ -125,7 +126,7 @@ def issue_from(body: Any, actor: Actor) -> tuple[label_store.IssuedLabel, str, s
 @labels_api.post("/api/v1/labels")
 def post_label() -> Any:
     """Sign a label for a lot or logistic unit (producers and holders of the lot)."""
-    actor = require("producer", "carrier", "admin")
+    actor = require(*access.ISSUES_LABELS)
     issued, fmt, layout = issue_from(json_body(), actor)
     if fmt != "json":
         response = label_file(issued, fmt, layout)
@@ -141,7 +142,7 @@ def list_labels() -> Any:
     actor = require()
     identifier = request.args.get("id")
     subject = label_store.resolve_subject(identifier).key if identifier else None
-    party = None if actor.role in ("admin", "recall_officer", "inspector") else actor.party_id
+    party = None if access.reads_every_lot(actor) else actor.party_id
     return jsonify({"labels": label_store.issuances(get_ledger().engine, subject=subject, party_id=party)})
 
 
@@ -160,7 +161,7 @@ def verify_label() -> Any:
 def list_keys() -> Any:
     actor = require()
     party = request.args.get("party") or None
-    if actor.role not in ("admin", "recall_officer", "inspector"):
+    if not access.reads_every_lot(actor):
         if party is not None and party != actor.party_id:
             raise Forbidden("you can list only your own party's label keys")
         party = actor.party_id
@@ -170,7 +171,7 @@ def list_keys() -> Any:
 @labels_api.post("/api/v1/label-keys")
 def create_key() -> Any:
     """A new label key for a party; ``"rotate": true`` retires its current keys."""
-    actor = require("producer", "carrier", "admin")
+    actor = require(*access.ISSUES_LABELS)
     body = json_body()
     party = _field(body, "party", limit=64) or actor.party_id
     rotate = body.get("rotate", False) if isinstance(body, dict) else False
@@ -186,7 +187,7 @@ def create_key() -> Any:
 @labels_api.post("/api/v1/label-keys/<kid>/revoke")
 def revoke_key(kid: str) -> Any:
     """Revoke a label key: labels it signed stop verifying, with the reason given."""
-    actor = require("producer", "carrier", "admin")
+    actor = require(*access.ISSUES_LABELS)
     if len(kid) != labels.KID_LENGTH:
         raise InvalidParameter("kid", f"must be {labels.KID_LENGTH} base64url characters")
     reason = _field(json_body(), "reason", required=True, limit=200)

@@ -19,6 +19,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
+from tracefood.chain import access
 from tracefood.chain.capture import stored_event
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, parties
@@ -35,7 +36,6 @@ from tracefood.web.ledger_ext import get_ledger
 from tracefood.web.pages.site import pages, signed_in, t
 from tracefood.web.problems import prefers_json
 
-FULL_VIEW_ROLES = ("inspector", "recall_officer", "admin")
 SCAN_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -85,12 +85,13 @@ def _secure(response: Response) -> Response:
 def _scan(subject: labels.Subject) -> Any:
     ledger = get_ledger()
     actor: Actor | None = g.page_actor
-    full = actor is not None and actor.role in FULL_VIEW_ROLES
     with db.read_snapshot(ledger.engine) as conn:
         record = label_store.subject_record(conn, subject.key)
         if record is None:
             return _unknown(subject)
         row = conn.execute(select(lots).where(lots.c.key == subject.key)).one()
+        # the full history (parties, documents) to whoever may see the lot; the public view else
+        full = access.may_see_lot(conn, actor, row)
         history = _history(conn, row.id, full)
         contents = _contents(conn, row.id) if subject.kind == "sscc" else []
     top = max((h["seq"] for h in history), default=-1)

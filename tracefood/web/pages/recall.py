@@ -11,7 +11,7 @@ from typing import Any
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from tracefood.chain import recalls, records, trace
+from tracefood.chain import access, recalls, records, trace
 from tracefood.chain.export import export_document
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import locations, lots, parties
@@ -20,14 +20,13 @@ from tracefood.ledger import db
 from tracefood.web.ledger_ext import get_ledger
 from tracefood.web.pages.site import pages, signed_in, t
 
-OFFICERS = ("recall_officer", "inspector", "admin")
 COLUMN, ROW, LEFT, TOP, BOX_W, BOX_H = 220, 64, 10, 30, 190, 44
 MAX_DRAWN = 60  # nodes per column drawn; the tables list everything
 
 
 def _officer() -> Actor:
     actor: Actor = g.page_actor
-    if actor.role not in OFFICERS:
+    if not access.reads_every_lot(actor):
         abort(403)
     return actor
 
@@ -54,7 +53,7 @@ def _direct(query: str) -> str | None:
     """The lot key if the query names one lot or logistic unit exactly."""
     try:
         with db.read_snapshot(get_ledger().engine) as conn:
-            return str(trace.resolve(conn, query).key)
+            return str(access.resolve_lot(conn, query).key)
     except TraceFoodError:
         return None
 
@@ -228,4 +227,4 @@ def recall_page(recall_id: str) -> Any:
     except TraceFoodError as exc:
         html = render_template("error.html", title=t("dash.recall_refused"), message=exc.detail)
         return Response(html, status=exc.status)
-    return render_template("recall_page.html", r=detail, officer=actor.role in OFFICERS)
+    return render_template("recall_page.html", r=detail, officer=access.reads_every_lot(actor))

@@ -42,6 +42,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from tracefood import __version__
+from tracefood.chain import access
 from tracefood.chain.capture import EventStore
 from tracefood.chain.lots import list_lots
 from tracefood.chain.registry import Actor, Registry, Unauthorised
@@ -177,6 +178,7 @@ def _context() -> dict[str, Any]:
         "t": partial(i18n.translate, lang),
         "num": (lambda value: str(value).replace(".", ",")) if lang == "fr" else str,
         "actor": g.get("page_actor"),
+        "access": access,  # templates ask the role sets too (access.READS_EVERY_LOT, ...)
         "other_lang": other,
         "other_lang_name": i18n.NAMES[other],
         "switch_url": f"{request.path}?{urlencode(args)}",
@@ -275,8 +277,8 @@ def lots() -> str:
         lots=rows,
         products=products,
         location_ids=location_ids,
-        may_record=actor.role == "producer",
-        may_label=actor.role in ("producer", "carrier", "admin"),
+        may_record=actor.role in access.RECORDS_ON_FORMS,
+        may_label=actor.role in access.ISSUES_LABELS,
     )
 
 
@@ -419,7 +421,7 @@ def _check(event: dict[str, Any], kind: str, choices: Choices, actor: Actor, err
 @signed_in
 def record(kind: str) -> Any:
     actor: Actor = g.page_actor
-    if actor.role != "producer" or actor.party_id is None:
+    if actor.role not in access.RECORDS_ON_FORMS or actor.party_id is None:
         role = t(f"role.{actor.role}")
         message = t("error.forbidden.body", role=role)
         return render_template("error.html", title=t("error.forbidden.title"), message=message), 403

@@ -1,0 +1,201 @@
+"""Who may see what: the role sets, written once, and the one rule for who may see a lot.
+
+Every route, page and command that decides visibility or role rights asks this module; none
+writes its own check. A later change adds "who may act on a lot" here, beside the read rule.
+
+A token is a party and a role. Inspectors, recall officers and admins read every lot (their work
+is the whole chain); producers and carriers read the lots their party has a part in:
+
+===============  ================================================================================
+role             sees
+===============  ================================================================================
+inspector        every lot, with its events, trace and the full history on its label page
+recall_officer   every lot, as an inspector; also runs recalls and sees every party's contact
+admin            every lot, as a recall officer; also manages the registry and tokens
+producer         the lots its party produced (first recorded), holds or held (a stock row, kept
+                 at zero once the stock leaves), shipped, received or is receiving (a shipment in
+                 transit to it), or carried (named carrier of a shipment); their events, their
+                 trace, the full history on their label page; and every event it recorded
+carrier          the same rule as a producer: in practice the lots it carried
+(no token)       the public label page (product, origin, places and dates, recall status) only
+===============  ================================================================================
+
+Naming a lot in an event is not a part in it: a party that records an observation of another
+party's lot (cooling it at its own site, crossing a border with it) does not see the lot through
+that, though the event itself stays visible to the party that recorded it. A shipment counts
+whatever became of it (received, in transit, declared erroneous): the ledger keeps it.
+
+Every party that may see a lot sees all of it (its whole history and where it is now, and its
+trace, which names the lots linked to it); the list of "my lots" is narrower (what the party has
+now or produced). Recalls are notices to the whole chain: every signed-in party reads them;
+holders' contact details are shown only to those who run recalls.
+
+Labelling a lot is narrower than seeing it: a label is a party's signature that it had the lot
+in hand, so only its custodians (produced, held, shipped or received it; not a party it is still
+travelling to, nor its carrier) may sign one, and verifiers refuse a label signed by anyone else.
+
+Answers: a malformed id is 400 (422 inside a JSON body), an unknown lot 404, a lot the caller
+may not see 403. The 403 does not reveal anything the public label page does not already show:
+any lot in the ledger has a public page at its GS1 Digital Link path. (Events are not public: an
+EPCIS event the caller may not see is answered as unknown, 404, as the query binding says.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import ColumnElement, Connection, Select, exists, false, or_, select, union
+
+from tracefood.chain.tables import lots, shipments, stock
+from tracefood.epcis.identifiers import IdentifierError, opaque_ident, parse_lookup_id
+from tracefood.errors import InvalidParameter, NotFound
+
+if TYPE_CHECKING:
+    from tracefood.chain.registry import Actor, Forbidden
+
+ROLES: Final = ("producer", "carrier", "inspector", "recall_officer", "admin")
+"""Every role a token may have. The sets below are tuples, in a fixed order, so that a refusal
+names the roles the same way every time."""
+READS_EVERY_LOT: Final = ("recall_officer", "inspector", "admin")
+"""Read every lot, event, trace, label issuance, label key and record export; use the recall and
+trace pages."""
+RUNS_RECALLS: Final = ("recall_officer", "admin")
+"""Open and close recalls."""
+SEES_EVERY_CONTACT: Final = RUNS_RECALLS
+"""See every party's contact details (others see their own party's only): a recall needs them."""
+MANAGES_REGISTRY: Final = ("admin",)
+"""Create and change parties, locations, products and tokens; read the audit trail; sign a
+label or manage label keys for any party."""
+ISSUES_LABELS: Final = ("producer", "carrier", "admin")
+"""Issue labels and manage their own party's label keys (custody of the lot decides the rest)."""
+RECORDS_EVENTS: Final = ("producer", "carrier", "inspector")
+"""Record events (capture.py applies what each may record); the forms are for producers."""
+RECORDS_ON_FORMS: Final = ("producer",)
+"""Record events with the HTML forms."""
+
+
+def reads_every_lot(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in READS_EVERY_LOT
+
+
+def lots_seen_by(party_id: str) -> Select[Any]:
+    """The ids of the lots ``party_id`` has a part in (the table above), as one SELECT."""
+    return select(
+        union(
+            select(lots.c.id).where(lots.c.party_id == party_id),
+            select(stock.c.lot_id).where(stock.c.party_id == party_id),
+            select(shipments.c.lot_id).where(
+                or_(
+                    shipments.c.from_party == party_id,
+                    shipments.c.to_party == party_id,
+                    shipments.c.carrier == party_id,
+                )
+            ),
+        )
+        .subquery()
+        .c[0]
+    )
+
+
+def visible_lots(actor: Actor) -> ColumnElement[bool] | None:
+    """A condition on ``lots.c.id`` for the lots ``actor`` may see (None: every lot)."""
+    if actor.role in READS_EVERY_LOT:
+        return None
+    if actor.party_id is None:
+        return false()
+    return lots.c.id.in_(lots_seen_by(actor.party_id))
+
+
+def may_see_lot(conn: Connection, actor: Actor | None, lot: Any) -> bool:
+    """Whether ``actor`` may see the lot (a ``lots`` row): the rule in the module docstring."""
+    if actor is None:
+        return False
+    if actor.role in READS_EVERY_LOT:
+        return True
+    party = actor.party_id
+    if party is None:
+        return False
+    if lot.party_id == party:
+        return True
+    held = exists().where(stock.c.lot_id == lot.id, stock.c.party_id == party)
+    moved = exists().where(
+        shipments.c.lot_id == lot.id,
+        or_(shipments.c.from_party == party, shipments.c.to_party == party, shipments.c.carrier == party),
+    )
+    return bool(conn.execute(select(or_(held, moved))).scalar())
+
+
+def custodians(conn: Connection, lot_id: int, producer: str | None) -> frozenset[str]:
+    """The parties that may sign a label for the lot: those that produced or held it. Its first
+    recorder, every party that has or had stock of it (stock rows stay at zero after the stock
+    leaves), and both ends of its shipments (a received shipment's receiver; the sender). Merely
+    naming a lot in an event (an observation, a border crossing) is not custody; nor is carrying
+    it or having it on the way."""
+    found = {producer} if producer else set()
+    found |= {r[0] for r in conn.execute(select(stock.c.party_id).where(stock.c.lot_id == lot_id).distinct())}
+    for sender, receiver, received in conn.execute(
+        select(shipments.c.from_party, shipments.c.to_party, shipments.c.received_seq).where(
+            shipments.c.lot_id == lot_id
+        )
+    ):
+        found.add(sender)
+        if received is not None:
+            found.add(receiver)
+    return frozenset(p for p in found if p)
+
+
+# -- one lot resolution ---------------------------------------------------------------------------
+
+
+def lot_key(identifier: str, field: str = "id") -> str:
+    """The ledger key of a lot, item or logistic unit id in any accepted form: an EPC URN, a
+    Digital Link on any domain, a Digital Link path (``/01/{gtin}/10/{lot}``, ``/00/{sscc}``), a
+    bare 18-digit SSCC, a private URN, or an EPC URN with digits missing as a lenient import keeps
+    it. Malformed: :class:`InvalidParameter` (400) naming ``field``."""
+    text = identifier.strip()
+    try:
+        return parse_lookup_id(text).key
+    except IdentifierError as exc:
+        kept = opaque_ident(text)
+        if kept is None:
+            raise InvalidParameter(field, exc.reason) from None
+        return kept.key
+
+
+def resolve_lot(conn: Connection, identifier: str, actor: Actor | None = None, *, field: str = "id") -> Any:
+    """The ``lots`` row an id names: 400 if malformed, 404 if the ledger has no such lot, and,
+    when ``actor`` is given, 403 if the actor may not see it (see the module docstring)."""
+    key = lot_key(identifier, field)
+    row = conn.execute(select(lots).where(lots.c.key == key)).first()
+    if row is None:
+        raise NotFound(
+            f"the ledger has no lot, item or logistic unit {key}", errors=[{"field": field, "reason": "unknown"}]
+        )
+    if actor is not None and not may_see_lot(conn, actor, row):
+        raise forbidden_lot(key, field)
+    return row
+
+
+def _forbidden(detail: str, **extra: Any) -> Forbidden:
+    # Imported here: the registry imports the role sets from this module.
+    from tracefood.chain.registry import Forbidden
+
+    return Forbidden(detail, **extra)
+
+
+def forbidden_lot(key: str, field: str = "id") -> Forbidden:
+    """The answer to a party asking for a lot it may not see."""
+    return _forbidden(
+        f"your party has no part in {key}: it did not produce, hold, ship, receive or carry it",
+        errors=[{"field": field, "reason": "not visible to your party"}],
+    )
+
+
+def may_list_party(actor: Actor, party_id: str | None) -> str | None:
+    """Whose lots ``actor`` may list when it asks for ``party_id``'s (None: every party's):
+    those who read every lot list anyone's; others only their own party's."""
+    if actor.role in READS_EVERY_LOT:
+        return party_id
+    if actor.party_id is None or party_id not in (None, actor.party_id):
+        raise _forbidden("you can list your own lots only")
+    return actor.party_id
