@@ -19,10 +19,10 @@ from tracefood.labels.qr import RenderError, png, qr_symbol, svg
 from tracefood.labels.qr import decode_image as decode_image  # re-exported for callers outside this package
 from tracefood.labels.qr import qr_info as qr_info  # re-exported for callers outside this package
 
-# re-exported for callers outside this package (web.api.labels, cli.labels, which reach them as
-# ``render.<name>``): LAYOUTS, LabelText, RenderError, decode_image, qr_info, render_sheet. They
-# live in tracefood.labels.printed and tracefood.labels.qr; drop them here once the callers
-# import from there.
+# LAYOUTS, LabelText and RenderError belong to render()'s signature and stay exported. Re-exported
+# for callers outside this package (web.api.labels, cli.labels, which reach them as
+# ``render.<name>``): decode_image, qr_info, render_sheet; they live in tracefood.labels.qr and
+# tracefood.labels.printed: drop them here once the callers import from there.
 __all__ = ["FORMATS", "LAYOUTS", "LabelText", "RenderError", "decode_image", "qr_info", "render", "render_sheet"]
 
 FORMATS = ("png", "svg", "pdf", "zpl")
