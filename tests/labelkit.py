@@ -9,9 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.factories import World, gtin
 from tracefood.chain.registry import OPERATOR
-from tracefood.epcis.identifiers import lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
+from tracefood.labels.keys import KID_LENGTH
 from tracefood.labels.store import LabelKeys
 
 ROMAINE = gtin("0754000100011")
@@ -64,7 +65,7 @@ def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, 
     keys.rotate("farm-a", OPERATOR)
     keys.revoke(revoked_url.split("#1.")[1][:12], "compromised", OPERATOR)
     fresh = issue(world, keys, base)  # farm-a's new key
-    fresh_kid = fresh.split("#1.")[1][: labels.KID_LENGTH]
+    fresh_kid = fresh.split("#1.")[1][:KID_LENGTH]
     return {
         "lot changed": (fresh.replace("/10/A1#", "/10/A2#"), "lot_changed"),
         "GTIN changed": (fresh.replace(ROMAINE, MIX), "gtin_changed"),

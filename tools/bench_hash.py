@@ -47,7 +47,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tracefood.epcis.event_hash import event_hash_id, prehash_string
+from tracefood.epcis.event_hash import event_hash_id
+from tracefood.epcis.prehash import prehash_string
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 """The standard EPCIS 2.0 context (the reference package ships a copy, no network needed)."""

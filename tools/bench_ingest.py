@@ -76,7 +76,7 @@ import tracefood  # noqa: E402
 from tracefood.chain.capture import EventStore  # noqa: E402
 from tracefood.chain.export import export_document  # noqa: E402
 from tracefood.chain.registry import OPERATOR, Actor, Registry  # noqa: E402
-from tracefood.epcis.identifiers import gs1_check_digit  # noqa: E402
+from tracefood.epcis.digital_link import gs1_check_digit  # noqa: E402
 from tracefood.ledger import Ledger, db  # noqa: E402
 from tracefood.ledger.keys import create_key  # noqa: E402
 

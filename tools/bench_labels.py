@@ -60,7 +60,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tracefood.labels import render as lr  # noqa: E402 (after the path fix above)
+from tracefood.labels import printed, qr  # noqa: E402 (after the path fix above)
+from tracefood.labels import render as lr  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tools"))
 import bench_ingest  # noqa: E402  (the ingest benchmark's chain builds the big ledger)
@@ -72,7 +73,7 @@ PACKAGES = ("segno", "qrcode", "zxing-cpp", "reportlab", "pillow", "pypdfium2")
 @dataclass
 class Context:
     url: str
-    text: lr.LabelText
+    text: printed.LabelText
     seconds: float  # time budget per case
     quick: bool
     scan_events: int = 1_000_000
@@ -105,7 +106,7 @@ def typical_url(seed: int = 20260815) -> str:
     return f"https://trace.example.qc.ca/01/00614141123452/10/LOT-2026-0815A?11=260815#1.AbCdEfGhIjKl.{signature}"
 
 
-TYPICAL_TEXT = lr.LabelText(
+TYPICAL_TEXT = printed.LabelText(
     product="Laitue romaine 12 ct",
     producer="Ferme Beaulieu — Saint-Rémi",
     lot="LOT-2026-0815A",
@@ -140,10 +141,10 @@ def measure(section: str, case: str, fn: Callable[[], object], ctx: Context, not
 def _segno_native_png(url: str) -> bytes:
     import segno
 
-    version, ec = lr.qr_info(url)
+    version, ec = qr.qr_info(url)
     out = io.BytesIO()
     code = segno.make_qr(url.encode(), error=ec.lower(), version=version, mode="byte", boost_error=False)
-    code.save(out, kind="png", scale=lr.MODULE_PX, border=lr.QUIET_ZONE)
+    code.save(out, kind="png", scale=qr.MODULE_PX, border=qr.QUIET_ZONE)
     return out.getvalue()
 
 
@@ -151,8 +152,8 @@ def _qrcode_native_png(url: str) -> bytes:
     import qrcode
     from qrcode.util import MODE_8BIT_BYTE, QRData
 
-    version, _ = lr.qr_info(url)
-    code = qrcode.QRCode(version=version, error_correction=qrcode.ERROR_CORRECT_M, box_size=lr.MODULE_PX)
+    version, _ = qr.qr_info(url)
+    code = qrcode.QRCode(version=version, error_correction=qrcode.ERROR_CORRECT_M, box_size=qr.MODULE_PX)
     code.add_data(QRData(url.encode(), mode=MODE_8BIT_BYTE))
     code.make(fit=False)
     out = io.BytesIO()
@@ -165,7 +166,7 @@ def _zxing_png(url: str) -> bytes:
     from PIL import Image
 
     code = zxingcpp.create_barcode(url, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    pixels = memoryview(code.to_image(scale=lr.MODULE_PX, add_quiet_zones=True))
+    pixels = memoryview(code.to_image(scale=qr.MODULE_PX, add_quiet_zones=True))
     out = io.BytesIO()
     Image.frombytes("L", (pixels.shape[1], pixels.shape[0]), pixels.tobytes()).convert("1").save(out, "PNG")
     return out.getvalue()
@@ -173,12 +174,12 @@ def _zxing_png(url: str) -> bytes:
 
 def render_rows(ctx: Context) -> list[Row]:
     url, text = ctx.url, ctx.text
-    zxing_version = lr.decode_details(_zxing_png(url))[0].version
+    zxing_version = qr.decode_details(_zxing_png(url))[0].version
     cases: list[tuple[str, Callable[[], object], str]] = [
         ("png qrcode", lambda: lr.render(url, "png", engine="qrcode"), "qrcode encoder + Pillow 1-bit PNG"),
         ("png segno", lambda: lr.render(url, "png", engine="segno"), "segno encoder + Pillow 1-bit PNG"),
-        ("encode qrcode", lambda: lr.qr_symbol(url, engine="qrcode"), "matrix only (mask search included)"),
-        ("encode segno", lambda: lr.qr_symbol(url, engine="segno"), "matrix only (mask search included)"),
+        ("encode qrcode", lambda: qr.qr_symbol(url, engine="qrcode"), "matrix only (mask search included)"),
+        ("encode segno", lambda: qr.qr_symbol(url, engine="segno"), "matrix only (mask search included)"),
         ("png qrcode own writer", lambda: _qrcode_native_png(url), "reference: qrcode PilImage"),
         ("png segno own writer", lambda: _segno_native_png(url), "reference: segno's PNG writer"),
         ("png zxing-cpp writer", lambda: _zxing_png(url), f"reference: C++, mixed modes, version {zxing_version}"),
@@ -192,10 +193,10 @@ def render_rows(ctx: Context) -> list[Row]:
 
 def decode_rows(ctx: Context) -> list[Row]:
     png = lr.render(ctx.url, "png")
-    if lr.decode_image(png) != [ctx.url]:
+    if qr.decode_image(png) != [ctx.url]:
         raise SystemExit("decode check failed: the PNG label does not decode to its URL")
     return [
-        measure("decode", "decode png (zxing-cpp)", lambda: lr.decode_image(png), ctx, "Pillow open + read_barcodes")
+        measure("decode", "decode png (zxing-cpp)", lambda: qr.decode_image(png), ctx, "Pillow open + read_barcodes")
     ]
 
 
@@ -203,12 +204,13 @@ def sign_rows(ctx: Context) -> list[Row]:
     """Labels issued per second: Ed25519 signing alone, signing + PNG (both encoders) and
     signing + SVG with the key in memory, then the whole issuance through the database
     (custody check, key unsealed once, issuance log insert) + PNG."""
+    from tracefood.labels import keys as label_keys
     from tracefood.labels import signing as labels
     from tracefood.labels import store as label_store
 
     scan = ctx.ledger()
     private = Ed25519PrivateKey.generate()
-    kid = labels.key_id(labels.raw_public(private.public_key()))
+    kid = label_keys.key_id(label_keys.raw_public(private.public_key()))
     unsigned = ctx.url.split("#")[0]
     lots = iter(scan.label_ids * 1000)
 
@@ -231,12 +233,13 @@ def verify_rows(ctx: Context) -> list[Row]:
     verifier), and online against the database (the server's verdict)."""
     from tracefood.labels import signing as labels
     from tracefood.labels import store as label_store
+    from tracefood.labels.trust import TrustList
 
     scan = ctx.ledger()
     built = time.perf_counter()
     note = label_store.trust_list(scan.engine, scan.ledger.signer, base_url=scan.base, hours=24)
     built = time.perf_counter() - built
-    trust = labels.TrustList.open(note)
+    trust = TrustList.open(note)
     online = label_store.DbTrust(scan.engine)
     good = scan.label_urls[0]
     forged = good.replace("#1.", "#1.").rsplit(".", 1)[0] + "." + "A" * 86
@@ -425,11 +428,11 @@ def checks(rows: Sequence[Row]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     if {"png qrcode", "png segno"} <= by_case.keys():
         faster = min(("qrcode", "segno"), key=lambda e: by_case[f"png {e}"].p50_ms)
-        default = by_case[f"png {lr.DEFAULT_ENGINE}"]
+        default = by_case[f"png {qr.DEFAULT_ENGINE}"]
         result = {
             "faster_png_engine": faster,
-            "default_engine": lr.DEFAULT_ENGINE,
-            "default_is_faster": faster == lr.DEFAULT_ENGINE,
+            "default_engine": qr.DEFAULT_ENGINE,
+            "default_is_faster": faster == qr.DEFAULT_ENGINE,
             "png_default_p50_ms": round(default.p50_ms, 3),
             "png_target_ms": PNG_TARGET_MS,
             "png_target_met": default.p50_ms < PNG_TARGET_MS,
@@ -457,7 +460,7 @@ def machine_info() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
         "packages": versions,
-        "pdf_fonts": list(lr.pdf_fonts()),
+        "pdf_fonts": list(printed.pdf_fonts()),
         "git_commit": commit,
     }
 
@@ -491,8 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     url = args.url or typical_url()
     try:
-        version, ec = lr.qr_info(url)
-    except lr.RenderError as exc:
+        version, ec = qr.qr_info(url)
+    except qr.RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx = Context(url=url, text=TYPICAL_TEXT, seconds=args.seconds, quick=args.quick,
@@ -506,7 +509,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if verdict:
         met = "PASS" if verdict["png_target_met"] else "FAIL"
         print(
-            f"\nPNG, default engine ({lr.DEFAULT_ENGINE}): {verdict['png_default_p50_ms']:.2f} ms "
+            f"\nPNG, default engine ({qr.DEFAULT_ENGINE}): {verdict['png_default_p50_ms']:.2f} ms "
             f"median, target < {PNG_TARGET_MS:g} ms: {met}; faster engine this run: {verdict['faster_png_engine']}"
         )
         if not verdict["default_is_faster"]:
@@ -521,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "scan_events": args.scan_events,
             "labelled": args.labelled,
         },
-        "label": {"url": url, "length": len(url), "qr_version": version, "ec": ec, "module_px": lr.MODULE_PX},
+        "label": {"url": url, "length": len(url), "qr_version": version, "ec": ec, "module_px": qr.MODULE_PX},
         "results": [asdict(r) for r in rows],
         "checks": verdict,
         "total_seconds": round(time.monotonic() - started, 1),

@@ -82,7 +82,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tracefood.epcis.identifiers import gs1_check_digit, lot_uri, sscc_uri  # noqa: E402
+from tracefood.epcis.digital_link import gs1_check_digit  # noqa: E402
+from tracefood.epcis.gs1_keys import lot_uri, sscc_uri  # noqa: E402
 from tracefood.ledger import Ledger  # noqa: E402
 
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

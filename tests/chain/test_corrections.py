@@ -21,7 +21,7 @@ from tracefood.chain.export import export_document
 from tracefood.chain.rebuild import rebuild
 from tracefood.chain.registry import Forbidden
 from tracefood.chain.tables import shipments
-from tracefood.epcis.identifiers import gln_uri, lot_uri
+from tracefood.epcis.gs1_keys import gln_uri, lot_uri
 from tracefood.errors import InvalidEntry, NotFound
 
 

@@ -19,7 +19,7 @@ from tracefood.chain.rebuild import rebuild
 from tracefood.chain.registry import Forbidden
 from tracefood.chain.tables import lot_links, stock
 from tracefood.epcis.event_hash import event_hash_id
-from tracefood.epcis.identifiers import gln_uri, lot_uri
+from tracefood.epcis.gs1_keys import gln_uri, lot_uri
 from tracefood.epcis.readable import CONTEXT
 from tracefood.epcis.validate import check_document
 from tracefood.errors import Conflict, InvalidEntry

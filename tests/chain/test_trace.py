@@ -32,8 +32,8 @@ from tracefood.chain import trace
 from tracefood.chain.capture import EventStore
 from tracefood.chain.export import export_document
 from tracefood.chain.registry import Actor
-from tracefood.epcis.identifiers import lot_uri, sscc_uri
-from tracefood.epcis.readable import private_lot_uri
+from tracefood.epcis.gs1_keys import lot_uri, sscc_uri
+from tracefood.epcis.readable_fields import private_lot_uri
 from tracefood.errors import Conflict, InvalidParameter, NotFound
 from tracefood.ledger import Ledger
 

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import Database
 from tests.web.test_serve import free_port
+from tracefood.labels import qr as label_qr
 from tracefood.labels import render as label_render
 
 SALAD_A = "https://id.gs1.org/01/17541004000141/10/SR-0815-A"
@@ -82,7 +83,7 @@ def test_cli__issue_every_format_and_verify_the_image(cli: Env) -> None:
     assert issued.returncode == 0, issued.stderr
     url = issued.stdout.strip()
     assert url.startswith(f"{cli.base}/01/17541004000141/10/SR-0815-A#1.")
-    assert label_render.decode_image(png.read_bytes()) == [url]
+    assert label_qr.decode_image(png.read_bytes()) == [url]
     verified = cli.run("label", "verify", str(png))
     assert verified.returncode == 0 and one_line(verified).startswith("GENUINE: lot SR-0815-A signed by Salades")
     for fmt, start in (("svg", b"<?xml"), ("pdf", b"%PDF"), ("zpl", b"^XA")):

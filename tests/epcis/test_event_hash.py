@@ -17,17 +17,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import VECTORS
-from tracefood.epcis.event_hash import (
-    canonical_gs1_uri,
-    constrain_digital_link,
-    epc_uri_to_digital_link,
-    event_hash_id,
-    format_number,
-    gs1_check_digit,
-    namespaces_from_context,
-    normalise_timestamp,
-    prehash_string,
-)
+from tracefood.epcis.canonical_ids import canonical_gs1_uri, constrain_digital_link, epc_uri_to_digital_link
+from tracefood.epcis.digital_link import gs1_check_digit
+from tracefood.epcis.event_hash import event_hash_id
+from tracefood.epcis.prehash import format_number, namespaces_from_context, normalise_timestamp, prehash_string
 
 HASH_DIR = VECTORS / "epcis" / "event-hash"
 DOCUMENTS = sorted(HASH_DIR.glob("*.jsonld"))

@@ -17,25 +17,17 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tests.conftest import VECTORS
-from tracefood.epcis import event_hash, identifiers
-from tracefood.epcis.event_hash import canonical_gs1_uri
-from tracefood.epcis.identifiers import (
+from tracefood.epcis.canonical_ids import canonical_gs1_uri
+from tracefood.epcis.digital_link import (
     DigitalLink,
-    Ident,
     IdentifierError,
-    check_gln,
-    check_gtin,
-    check_premises,
-    check_sscc,
     element_string,
-    gln_uri,
     gs1_check_digit,
-    lot_uri,
     parse_digital_link,
-    parse_id,
-    pgln_uri,
-    sscc_uri,
 )
+from tracefood.epcis.gs1_keys import check_gln, check_gtin, check_sscc, gln_uri, lot_uri, pgln_uri, sscc_uri
+from tracefood.epcis.identifiers import Ident, parse_id
+from tracefood.epcis.premises import check_premises
 
 DL_CASES: list[dict[str, Any]] = json.loads((VECTORS / "digital-link-parse.json").read_text(encoding="utf-8"))["cases"]
 
@@ -412,8 +404,3 @@ def test_element_string__bracketed_and_fnc1_forms() -> None:
     dl = parse_digital_link("https://id.gs1.org/01/09506000134352/10/AB(1?17=251231&3103=000195&99=X")
     assert element_string(dl) == "(01)09506000134352(10)AB\\(1(17)251231(3103)000195(99)X"
     assert element_string(dl, fnc1=True) == "^010950600013435210AB(1^17251231310300019599X"
-
-
-def test_event_hash__reexports_the_moved_helpers() -> None:
-    for name in ("gs1_check_digit", "epc_uri_to_digital_link", "constrain_digital_link"):
-        assert getattr(event_hash, name) is getattr(identifiers, name)

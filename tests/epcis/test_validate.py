@@ -36,15 +36,8 @@ from jsonschema import Draft7Validator, FormatChecker
 
 from tests.conftest import VECTORS
 from tracefood.epcis import cbv
-from tracefood.epcis.validate import (
-    MAX_FINDINGS,
-    Finding,
-    check_document,
-    check_event,
-    document_events,
-    is_date_time,
-    is_uri,
-)
+from tracefood.epcis.formats import is_date_time, is_uri
+from tracefood.epcis.validate import MAX_FINDINGS, Finding, check_document, check_event, document_events
 
 EPCIS = VECTORS / "epcis"
 GS1_EXAMPLES = sorted((EPCIS / "gs1-examples").rglob("*.jsonld"))

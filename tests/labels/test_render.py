@@ -28,8 +28,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from tracefood.errors import TraceFoodError
-from tracefood.labels import render as lr
-from tracefood.labels.render import LabelText, RenderError, decode_image, qr_info, render, render_sheet
+from tracefood.labels import printed, qr
+from tracefood.labels.printed import LabelText, render_sheet
+from tracefood.labels.qr import RenderError, decode_image, qr_info
+from tracefood.labels.render import FORMATS, render
 
 REQUIRED = os.environ.get("TRACEFOOD_REQUIRE_BROWSER") == "1"
 CHROMIUM = Path(os.environ.get("TRACEFOOD_CHROMIUM", "/usr/bin/chromium"))
@@ -96,7 +98,7 @@ def test_qr_info__is_the_smallest_byte_mode_version_qrcode_and_segno_choose() ->
     levels |= {"Q": qrcode.ERROR_CORRECT_Q, "H": qrcode.ERROR_CORRECT_H}
     for ec, level in levels.items():
         for version in range(1, 41):
-            capacity = lr.byte_capacity(version, ec)
+            capacity = qr.byte_capacity(version, ec)
             for length in (capacity, capacity + 1) if version < 40 else (capacity,):
                 url = "h" * length
                 code = qrcode.QRCode(error_correction=level)
@@ -104,14 +106,14 @@ def test_qr_info__is_the_smallest_byte_mode_version_qrcode_and_segno_choose() ->
                 assert qr_info(url, ec)[0] == code.best_fit(), (ec, length)
                 if version <= 10:  # segno encodes in full (masks included): keep it to small codes
                     assert qr_info(url, ec)[0] == segno.make_qr(url, error=ec, mode="byte", boost_error=False).version
-    assert lr.byte_capacity(10, "M") == 213
-    assert lr.byte_capacity(40, "L") == 2953
+    assert qr.byte_capacity(10, "M") == 213
+    assert qr.byte_capacity(40, "L") == 2953
 
 
 # -- PNG ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("engine", lr.ENGINES)
+@pytest.mark.parametrize("engine", qr.ENGINES)
 @pytest.mark.parametrize("url", [URL, LONG_URL, SSCC_URL], ids=["lot", "long", "sscc"])
 def test_png__decodes_to_the_exact_url_at_version_10_or_less_and_ec_m(engine: str, url: str) -> None:
     image = Image.open(io.BytesIO(render(url, "png", TEXT, engine=engine)))
@@ -122,15 +124,15 @@ def test_png__decodes_to_the_exact_url_at_version_10_or_less_and_ec_m(engine: st
     assert code.ec_level == "M"
     modules = 17 + 4 * version_of(code)
     assert image.format == "PNG" and image.mode == "1"
-    assert image.size == ((modules + 8) * lr.MODULE_PX,) * 2
-    quiet = 4 * lr.MODULE_PX
+    assert image.size == ((modules + 8) * qr.MODULE_PX,) * 2
+    quiet = 4 * qr.MODULE_PX
     for box in [(0, 0, image.width, quiet), (0, 0, quiet, image.height)]:
         assert image.crop(box).getextrema() == (255, 255)  # white quiet zone, 4 modules
     for box in [(0, image.height - quiet, image.width, image.height), (image.width - quiet, 0, *image.size)]:
         assert image.crop(box).getextrema() == (255, 255)
 
 
-@pytest.mark.parametrize("engine", lr.ENGINES)
+@pytest.mark.parametrize("engine", qr.ENGINES)
 def test_png__error_correction_q_when_asked(engine: str) -> None:
     [code] = scan(Image.open(io.BytesIO(render(LONG_URL, "png", ec="q", engine=engine))))
     assert code.text == LONG_URL
@@ -139,7 +141,7 @@ def test_png__error_correction_q_when_asked(engine: str) -> None:
 
 
 def test_png__default_engine_is_segno() -> None:
-    assert lr.DEFAULT_ENGINE == "segno"
+    assert qr.DEFAULT_ENGINE == "segno"
     assert render(URL, "png") == render(URL, "png", engine="segno")
 
 
@@ -148,12 +150,12 @@ def test_png__default_engine_is_segno() -> None:
     lot=st.text(alphabet=AI82, min_size=1, max_size=20),
     fragment=st.tuples(st.text(B64URL, min_size=12, max_size=12), st.text(B64URL, min_size=86, max_size=86)),
     gtin=st.from_regex(r"\A[0-9]{14}\Z"),
-    engine=st.sampled_from(lr.ENGINES),
+    engine=st.sampled_from(qr.ENGINES),
 )
 def test_png__random_label_urls_round_trip_exactly(lot: str, fragment: tuple[str, str], gtin: str, engine: str) -> None:
     url = f"https://trace.example.qc.ca/01/{gtin}/10/{quote(lot, safe='')}#1.{fragment[0]}.{fragment[1]}"
     assert decode_image(render(url, "png", engine=engine)) == [url]
-    [code] = lr.decode_details(render(url, "png", engine=engine))
+    [code] = qr.decode_details(render(url, "png", engine=engine))
     assert (code.version, code.ec) == qr_info(url)
 
 
@@ -225,7 +227,7 @@ def test_svg__is_valid_xml_with_a_viewbox_title_and_no_bitmap() -> None:
     assert root.get("viewBox") == f"0 0 {side} {side}"
     assert root.findtext(f"{ns}title") == URL
     assert [child.tag for child in root] == [f"{ns}title", f"{ns}rect", f"{ns}path"]
-    assert root.find(f"{ns}path").get("d", "").startswith(f"M{lr.QUIET_ZONE} {lr.QUIET_ZONE}h7")  # finder pattern
+    assert root.find(f"{ns}path").get("d", "").startswith(f"M{qr.QUIET_ZONE} {qr.QUIET_ZONE}h7")  # finder pattern
     assert b"<image" not in svg
 
 
@@ -239,7 +241,7 @@ def test_svg__rasterised_by_chromium_decodes_to_the_exact_url(browser: Any, url:
         png = page.locator("#qr").screenshot()
     finally:
         page.close()
-    [code] = lr.decode_details(png)
+    [code] = qr.decode_details(png)
     assert code.text == url
     assert (code.version, code.ec) == qr_info(url, ec)
 
@@ -323,16 +325,16 @@ def test_render_sheet__one_label_fills_the_sheet_and_4x6_is_one_per_page() -> No
 
 
 def test_pdf__without_dejavu_the_font_shipped_with_reportlab_keeps_the_accents(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lr, "_DEJAVU", Path("/nonexistent"))
-    lr.pdf_fonts.cache_clear()
+    monkeypatch.setattr(printed, "_DEJAVU", Path("/nonexistent"))
+    printed.pdf_fonts.cache_clear()
     try:
-        regular, _ = lr.pdf_fonts()
+        regular, _ = printed.pdf_fonts()
         assert Path(regular).name == "Vera.ttf" and Path(regular).is_file()
         [(_, codes, text, _)] = pdf_pages(render(URL, "pdf", TEXT))
     finally:
         monkeypatch.undo()
-        lr.pdf_fonts.cache_clear()
-        lr.pdf_fonts()
+        printed.pdf_fonts.cache_clear()
+        printed.pdf_fonts()
     assert [c.text for c in codes] == [URL]
     assert "Ferme Beaulieu — Saint-Rémi" in text and "Montérégie, QC" in text
 
@@ -356,8 +358,8 @@ def field_data(data: str, hex_escaped: bool) -> str:
 def parse_zpl(zpl: str) -> dict[str, Any]:
     assert zpl.startswith("^XA\n^CI28\n") and zpl.rstrip().endswith("^XZ")
     assert zpl.count("^XA") == 1 and zpl.count("^XZ") == 1
-    assert re.search(r"\^PW(\d+)", zpl).group(1) == str(lr.ZPL_WIDTH) == "812"
-    assert re.search(r"\^LL(\d+)", zpl).group(1) == str(lr.ZPL_HEIGHT) == "1218"
+    assert re.search(r"\^PW(\d+)", zpl).group(1) == str(printed.ZPL_WIDTH) == "812"
+    assert re.search(r"\^LL(\d+)", zpl).group(1) == str(printed.ZPL_HEIGHT) == "1218"
     [qr] = QR_FIELD.findall(zpl)
     x, y, model, magnification, ec, fh, raw = qr
     match = re.fullmatch(r"([LMQH])M,B(\d{4})(.*)", field_data(raw, bool(fh)), re.DOTALL)
@@ -398,7 +400,7 @@ def test_zpl__qr_field_holds_exactly_the_url_and_fits_4x6_at_203_dpi(url: str, t
     for value in filter(None, [text.product, text.lot, text.producer, text.gtin, text.sscc, text.pack_date]):
         assert value in printed
     # Cross-check: the field data, encoded at the field's level by our PNG path, decodes to the URL.
-    [code] = lr.decode_details(render(label["data"], "png", ec=label["fd_ec"]))
+    [code] = qr.decode_details(render(label["data"], "png", ec=label["fd_ec"]))
     assert (code.text, code.ec, code.version) == (url, level, version)
 
 
@@ -439,7 +441,7 @@ def test_errors__user_errors_raise_one_line_render_error(call: Any, words: str) 
     assert caught.value.status == 422
 
 
-@pytest.mark.parametrize("fmt", lr.FORMATS)
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_errors__a_url_longer_than_a_qr_code_holds(fmt: str) -> None:
     url = "https://trace.example.qc.ca/" + "a" * 2400
     with pytest.raises(RenderError, match=r"^the URL is 2428 bytes, more than a QR code holds at error correction M"):

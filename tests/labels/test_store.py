@@ -20,12 +20,15 @@ from tests.factories import PALLET, World, build_world, gtin, harvest, receive, 
 from tests.labelkit import forgeries, recall_document
 from tracefood.chain.registry import OPERATOR, Forbidden
 from tracefood.chain.tables import label_issuances, label_keys
-from tracefood.epcis.identifiers import element_string, lot_uri, parse_digital_link
+from tracefood.epcis.digital_link import element_string, parse_digital_link
+from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.errors import Conflict, LedgerKeyError, NotFound
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
-from tracefood.labels.signing import LabelError, TrustList, TrustListError
+from tracefood.labels.keys import KID_LENGTH, b64url_decode
+from tracefood.labels.signing import LabelError
 from tracefood.labels.store import LabelKeys
+from tracefood.labels.trust import Trust, TrustList, TrustListError, build_trust_list
 from tracefood.ledger import Ledger
 from tracefood.ledger.note import Signer
 
@@ -60,7 +63,7 @@ def offline(world: World, **kw: Any) -> TrustList:
     return TrustList.open(note, pinned=world.ledger.signer.verifier)
 
 
-def both(world: World) -> list[tuple[str, labels.Trust]]:
+def both(world: World) -> list[tuple[str, Trust]]:
     return [("server", label_store.DbTrust(world.ledger.engine)), ("trust-list", offline(world))]
 
 
@@ -72,7 +75,7 @@ def test_labels__url_shape_and_size(world: World, keys: LabelKeys) -> None:
     unsigned, fragment = url.split("#")
     assert unsigned == f"{BASE}/01/{ROMAINE}/10/A1"
     version, kid, signature = fragment.split(".")
-    assert (version, len(kid), len(signature)) == ("1", labels.KID_LENGTH, labels.SIG_LENGTH)
+    assert (version, len(kid), len(signature)) == ("1", KID_LENGTH, labels.SIG_LENGTH)
     # DESIGN.md: a typical label stays under ~200 characters
     assert len(url) < 200
     # the key id and version are signed too: Ed25519 over everything before the signature
@@ -81,7 +84,7 @@ def test_labels__url_shape_and_size(world: World, keys: LabelKeys) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     Ed25519PublicKey.from_public_bytes(record.public_key).verify(
-        labels.b64url_decode(signature), f"{unsigned}#1.{kid}.".encode()
+        b64url_decode(signature), f"{unsigned}#1.{kid}.".encode()
     )
 
 
@@ -149,7 +152,7 @@ def test_labels__every_issuance_is_recorded_and_append_only(world: World, keys: 
     url = issue(world, keys, ec="Q")
     (row,) = label_store.issuances(world.ledger.engine, subject=LOT_A1)
     assert (row["party"], row["url"], row["ec"], row["actor"]) == ("farm-a", url, "Q", "producer:farm-a:test")
-    assert row["kid"] == url.split("#1.")[1][: labels.KID_LENGTH]
+    assert row["kid"] == url.split("#1.")[1][:KID_LENGTH]
     with world.ledger.engine.connect() as conn, pytest.raises(Exception, match=r"append-only|refused"):
         conn.execute(update(label_issuances).values(party_id="dist"))
         conn.commit()
@@ -162,7 +165,7 @@ def test_keys__private_keys_are_sealed(world: World, ledger: Ledger) -> None:
     master = secrets.token_bytes(32)
     keys = LabelKeys(ledger.engine, master)
     url = issue(world, keys)
-    kid = url.split("#1.")[1][: labels.KID_LENGTH]
+    kid = url.split("#1.")[1][:KID_LENGTH]
     private = keys._unsealed[kid]
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
@@ -211,7 +214,7 @@ def test_keys__rotation_keeps_old_labels_valid(world: World, keys: LabelKeys) ->
 
 def test_keys__revocation_stops_verification_with_the_reason(world: World, keys: LabelKeys) -> None:
     url = issue(world, keys)
-    kid = url.split("#1.")[1][: labels.KID_LENGTH]
+    kid = url.split("#1.")[1][:KID_LENGTH]
     with pytest.raises(Forbidden):
         keys.revoke(kid, "stolen", world.actor("packer"))
     keys.revoke(kid, "laptop stolen", world.actor("farm-a"))
@@ -290,7 +293,7 @@ def test_trust_list__signed_expiring_and_pinned(world: World, keys: LabelKeys) -
     with pytest.raises(TrustListError, match="signature does not verify"):
         TrustList.open(note.replace('"status":"active"', '"status":"recalled"', 1))
     impostor = Signer.generate(signer.name)
-    forged = labels.build_trust_list(
+    forged = build_trust_list(
         issuer=signer.name, base_url=BASE, ledger_key=impostor.verifier.encode(), keys=[], subjects=[], issued=[],
         signer=impostor, hours=1,
     )  # fmt: skip

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tracefood.epcis.event_hash import event_hash_id, prehash_string
+from tracefood.epcis.event_hash import event_hash_id
+from tracefood.epcis.prehash import prehash_string
 
 pytest.importorskip(
     "epcis_event_hash_generator",

@@ -14,12 +14,12 @@ from tests.factories import World, harvest, receive, ship
 from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
 from tests.web.test_pages import csrf_of, sign_in
-from tracefood.epcis.identifiers import lot_uri
-from tracefood.labels import render as label_render
+from tracefood.epcis.gs1_keys import lot_uri
+from tracefood.labels import qr as label_qr
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
-from tracefood.labels.signing import TrustList
 from tracefood.labels.store import LabelKeys
+from tracefood.labels.trust import TrustList
 from tracefood.ledger.note import Verifier
 from tracefood.web.api.labels import MIMETYPES
 
@@ -83,8 +83,8 @@ def test_api__issue_a_label_file(chain: tuple[FlaskClient, World], fmt: str) -> 
     url = response.headers["Label-URL"]
     assert f'filename="label-A1.{fmt}"' in response.headers["Content-Disposition"]
     if fmt == "png":
-        assert label_render.decode_image(response.data) == [url]
-        (code,) = label_render.decode_details(response.data)
+        assert label_qr.decode_image(response.data) == [url]
+        (code,) = label_qr.decode_details(response.data)
         assert code.ec == "Q"
     elif fmt == "zpl":
         assert f"^FDQM,B{len(url.encode()):04d}{url}" in response.get_data(as_text=True).replace("^FH", "")
@@ -314,7 +314,7 @@ def test_lots_page__print_label_button(chain: tuple[FlaskClient, World]) -> None
     csrf = csrf_of(page)
     response = client.post("/labels/issue", data={"id": A1, "format": "png", "csrf_token": csrf})
     assert response.status_code == 200 and response.mimetype == "image/png"
-    assert label_render.decode_image(response.data) == [response.headers["Label-URL"]]
+    assert label_qr.decode_image(response.data) == [response.headers["Label-URL"]]
     assert client.post("/labels/issue", data={"id": A1, "format": "png"}).status_code == 400  # no CSRF token
     refused = client.post("/labels/issue", data={"id": lot_uri(ROMAINE, "NOPE"), "csrf_token": csrf})
     assert refused.status_code == 404 and "no lot" in refused.get_data(as_text=True)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import World, gtin, harvest, receive, ship, t
 from tests.web.test_pages import csrf_of, sign_in
-from tracefood.epcis.identifiers import lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.labels import signing as labels
 
 ROMAINE, MIX = gtin("0754000100011"), gtin("1754000100018")

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from tests.cli.test_cli import run
 from tests.factories import World, gtin, harvest, receive, ship
-from tracefood.epcis.identifiers import lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
 
 A1 = lot_uri(gtin("0754000100011"), "A1")
 PROBLEM = "application/problem+json"

@@ -12,7 +12,7 @@ text no barcode can carry (any printable Unicode, where GS1 allows only CSET 82)
 Linters: check digits, character sets, lengths, YYMMDD dates (day 00 allowed). Not done: AI
 pairing rules (``req``/``ex``), country, currency and coupon linters.
 
-This module sits below :mod:`tracefood.ledger.identifiers` and never imports it: ``parse_id``
+This module sits below :mod:`tracefood.epcis.identifiers` and never imports it: ``parse_id``
 reads Digital Link paths with :func:`_split_dl`, :func:`_qualifier_sets` and the short names
 from here, so what both modules need -- :class:`IdentifierError`, :func:`gs1_check_digit` and the
 character checks -- is defined here too, and ``identifiers`` re-exports the public names.

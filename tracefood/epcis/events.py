@@ -18,8 +18,9 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from tracefood.epcis import cbv
-from tracefood.epcis.event_hash import canonical_gs1_uri, normalise_timestamp
+from tracefood.epcis.canonical_ids import canonical_gs1_uri
 from tracefood.epcis.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
+from tracefood.epcis.prehash import normalise_timestamp
 
 MICRO = 10**6
 """Quantities are stored as integers in millionths of their unit (no floats in hashed data)."""
@@ -167,47 +168,11 @@ def facts(event: Mapping[str, Any], opaque: Collection[str] = ()) -> Facts:
     :func:`~tracefood.epcis.identifiers.opaque_ident`); the lenient import lists them in the
     ledger entry, and a replay passes the same list."""
     kind = str(event.get("type"))
-    objects: list[Obj] = []
-
-    def ident(value: Any, pointer: str) -> Ident:
-        return _ident(value, pointer, opaque)
-
-    def add_epcs(name: str, role: str) -> None:
-        for i, value in enumerate(event.get(name) or []):
-            objects.append(Obj(ident(value, f"/{name}/{i}"), role, pointer=f"/{name}/{i}"))
-
-    def add_quantities(name: str, role: str) -> None:
-        for i, item in enumerate(event.get(name) or []):
-            ptr = f"/{name}/{i}"
-            if not isinstance(item, Mapping):
-                raise EventError(ptr, "must be an object")
-            qty = micro(item["quantity"], ptr + "/quantity") if "quantity" in item else None
-            uom = item.get("uom")
-            objects.append(Obj(ident(item.get("epcClass"), ptr + "/epcClass"), role, qty, uom, ptr))
-
-    if kind == "TransformationEvent":
-        add_epcs("inputEPCList", "input")
-        add_quantities("inputQuantityList", "input")
-        add_epcs("outputEPCList", "output")
-        add_quantities("outputQuantityList", "output")
-    elif kind in ("AggregationEvent", "AssociationEvent"):
-        if isinstance(event.get("parentID"), str):
-            objects.append(Obj(ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
-        add_epcs("childEPCs", "child")
-        add_quantities("childQuantityList", "child")
-    else:
-        if kind == "TransactionEvent" and isinstance(event.get("parentID"), str):
-            objects.append(Obj(ident(event["parentID"], "/parentID"), "parent", pointer="/parentID"))
-        add_epcs("epcList", "epc")
-        add_quantities("quantityList", "epc")
-
+    # The steps run in this order so that the first bad field reported stays the same: the
+    # objects, then the read point and business location, then time, then source and destination.
+    objects = _objects(event, kind, opaque)
     read_point = _location_key(_id_of(event.get("readPoint")), "/readPoint/id", opaque)
     biz_location = _location_key(_id_of(event.get("bizLocation")), "/bizLocation/id", opaque)
-    refs = [
-        f"{cbv.normalise('bizTransactionType', bt.get('type')) or bt.get('type') or 'ref'}:{bt.get('bizTransaction')}"
-        for bt in event.get("bizTransactionList") or []
-        if isinstance(bt, Mapping)
-    ]
     carrier = event.get("tf:carrier")
     return Facts(
         event_type=kind,
@@ -224,10 +189,63 @@ def facts(event: Mapping[str, Any], opaque: Collection[str] = ()) -> Facts:
         source_party=_typed(event.get("sourceList"), "source", "owning_party"),
         dest_party=_typed(event.get("destinationList"), "destination", "owning_party"),
         carrier=carrier if isinstance(carrier, str) else None,
-        reference=" ".join(refs) or None,
+        reference=_reference(event),
         correction="errorDeclaration" in event,
         objects=objects,
     )
+
+
+# Where each event type lists its objects: (EPC list, quantity list, role), in reading order.
+_OBJECT_LISTS: Mapping[str, tuple[tuple[str, str, str], ...]] = {
+    "TransformationEvent": (
+        ("inputEPCList", "inputQuantityList", "input"),
+        ("outputEPCList", "outputQuantityList", "output"),
+    ),
+    "AggregationEvent": (("childEPCs", "childQuantityList", "child"),),
+    "AssociationEvent": (("childEPCs", "childQuantityList", "child"),),
+}
+_DEFAULT_OBJECT_LISTS = (("epcList", "quantityList", "epc"),)
+_WITH_PARENT = frozenset({"AggregationEvent", "AssociationEvent", "TransactionEvent"})
+
+
+def _objects(event: Mapping[str, Any], kind: str, opaque: Collection[str]) -> list[Obj]:
+    """The objects an event names, each in its role: the parent first, then EPCs and quantities."""
+    objects: list[Obj] = []
+    if kind in _WITH_PARENT and isinstance(event.get("parentID"), str):
+        objects.append(Obj(_ident(event["parentID"], "/parentID", opaque), "parent", pointer="/parentID"))
+    for epcs, quantities, role in _OBJECT_LISTS.get(kind, _DEFAULT_OBJECT_LISTS):
+        objects += _epc_objects(event, epcs, role, opaque)
+        objects += _quantity_objects(event, quantities, role, opaque)
+    return objects
+
+
+def _epc_objects(event: Mapping[str, Any], name: str, role: str, opaque: Collection[str]) -> list[Obj]:
+    return [
+        Obj(_ident(value, f"/{name}/{i}", opaque), role, pointer=f"/{name}/{i}")
+        for i, value in enumerate(event.get(name) or [])
+    ]
+
+
+def _quantity_objects(event: Mapping[str, Any], name: str, role: str, opaque: Collection[str]) -> list[Obj]:
+    objects = []
+    for i, item in enumerate(event.get(name) or []):
+        ptr = f"/{name}/{i}"
+        if not isinstance(item, Mapping):
+            raise EventError(ptr, "must be an object")
+        qty = micro(item["quantity"], ptr + "/quantity") if "quantity" in item else None
+        uom = item.get("uom")
+        objects.append(Obj(_ident(item.get("epcClass"), ptr + "/epcClass", opaque), role, qty, uom, ptr))
+    return objects
+
+
+def _reference(event: Mapping[str, Any]) -> str | None:
+    """The business transactions as ``type:id`` words (``bol:urn:...``), or None."""
+    refs = [
+        f"{cbv.normalise('bizTransactionType', bt.get('type')) or bt.get('type') or 'ref'}:{bt.get('bizTransaction')}"
+        for bt in event.get("bizTransactionList") or []
+        if isinstance(bt, Mapping)
+    ]
+    return " ".join(refs) or None
 
 
 _UTC_MILLIS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")

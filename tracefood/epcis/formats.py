@@ -3,8 +3,8 @@
 GS1's EPCIS 2.0 JSON Schema declares ``"format": "uri"`` (an absolute RFC 3986 URI: so
 ``prefix:name`` counts as a namespaced key) and ``"format": "date-time"`` (RFC 3339, offset
 required) on identifiers, vocabulary, namespaced fields and event times. JSON Schema validators
-check formats only when optional packages are installed, so :mod:`tracefood.ledger.epcis_validate`
-always checks them itself, with these two predicates (re-exported there): regexes transcribed
+check formats only when optional packages are installed, so :mod:`tracefood.epcis.validate`
+always checks them itself, with these two predicates (through :mod:`tracefood.epcis.checks`): regexes transcribed
 from the RFCs' ABNF, plus the checks a regex cannot make (IPv6 literals, calendar dates, leap
 seconds). Digits are ASCII only and the whole string must match, as in ECMA-262.
 """

@@ -13,36 +13,73 @@ so the page verifies in the browser (WebCrypto) and asks the server for its verd
 full URL.
 
 :func:`verify` gives the same verdict online (trust from the database, ``label_store``) and
-offline (trust from a signed trust list, :class:`TrustList`): the checks run in one order and
-each failure has its own reason code, which pages translate and the CLI prints.
+offline (trust from a signed trust list, :class:`~tracefood.labels.trust.TrustList`): the checks
+run in one order and each failure has its own reason code, which pages translate and the CLI
+prints. The label keys and their ids are in :mod:`tracefood.labels.keys`; what a verifier trusts
+(key, subject and issuance records) and the trust list in :mod:`tracefood.labels.trust`.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-import datetime as dt
-import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from tracefood.epcis.digital_link import IdentifierError, parse_digital_link
-from tracefood.epcis.identifiers import GS1_RESOLVER, lot_uri, sscc_uri
+from tracefood.epcis.gs1_keys import GS1_RESOLVER, lot_uri, sscc_uri
 from tracefood.errors import TraceFoodError
-from tracefood.ledger.note import NoteError, Signer, Verifier, open_note
+from tracefood.labels.keys import KID_LENGTH, b64url, b64url_decode
+from tracefood.labels.keys import jwk as jwk  # re-exported for callers outside this package
+from tracefood.labels.keys import key_id as key_id  # re-exported for callers outside this package
+from tracefood.labels.keys import raw_public as raw_public  # re-exported for callers outside this package
+from tracefood.labels.trust import SIG_PREFIX, KeyRecord, SubjectRecord, Trust
+from tracefood.labels.trust import Issued as Issued  # re-exported for callers outside this package
+from tracefood.labels.trust import TrustList as TrustList  # re-exported for callers outside this package
+from tracefood.labels.trust import build_trust_list as build_trust_list  # re-exported for callers outside this package
+
+# re-exported for callers outside this package (labels.store, web.api.labels, cli.labels, which
+# reach them as ``signing.<name>``): KID_LENGTH, SIG_PREFIX, Issued, KeyRecord, SubjectRecord,
+# Trust, TrustList, b64url, build_trust_list, jwk, key_id, raw_public. They live in
+# tracefood.labels.keys and tracefood.labels.trust; drop them here once the callers import from there.
+__all__ = [
+    "KID_LENGTH",
+    "REASONS",
+    "SIG_LENGTH",
+    "SIG_PREFIX",
+    "VERSION",
+    "Issued",
+    "KeyRecord",
+    "LabelError",
+    "LabelParts",
+    "Refused",
+    "Subject",
+    "SubjectRecord",
+    "Trust",
+    "TrustList",
+    "Verdict",
+    "b64url",
+    "build_trust_list",
+    "canonical_base",
+    "check_attributes",
+    "jwk",
+    "key_id",
+    "parse",
+    "raw_public",
+    "sign",
+    "signed_message",
+    "subject_of",
+    "unsigned_url",
+    "verify",
+]
 
 VERSION = "1"
-KID_LENGTH = 12
 SIG_LENGTH = 86  # base64url of 64 bytes, unpadded
-SIG_PREFIX = 16  # characters of the signature kept in the issuance log (96 bits)
-TRUST_LIST_TYPE = "tracefood-trust-list"
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -76,33 +113,6 @@ REASONS: dict[str, str] = {
     "not_issued": "a valid signature that the ledger never recorded as issued",
 }
 """Reason code -> English sentence. Every code but ``genuine`` means the label is refused."""
-
-
-# -- keys ---------------------------------------------------------------------------------------
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def raw_public(key: Ed25519PublicKey) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-
-
-def key_id(public_key: bytes) -> str:
-    """12 base64url characters (72 bits) of SHA-256 over a domain tag and the raw public key."""
-    return b64url(hashlib.sha256(b"tracefood label key\n" + public_key).digest())[:KID_LENGTH]
-
-
-def jwk(kid: str, public_key: bytes, **extra: Any) -> dict[str, Any]:
-    """RFC 8037 OKP JSON Web Key for an Ed25519 public key."""
-    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(public_key), "kid": kid, "alg": "EdDSA", "use": "sig"} | extra
 
 
 # -- the label URL --------------------------------------------------------------------------------
@@ -266,72 +276,6 @@ def parse(url: str) -> LabelParts:
     return LabelParts(url, unsigned, subject, version, kid, signature)
 
 
-# -- trust --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    kid: str
-    party_id: str
-    party_name: str
-    public_key: bytes
-    created_at: str
-    retired_at: str | None = None
-    revoked_at: str | None = None
-    revoked_reason: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "party": self.party_id,
-            "party_name": self.party_name,
-            "x": b64url(self.public_key),
-            "created_at": self.created_at,
-            "retired_at": self.retired_at,
-            "revoked_at": self.revoked_at,
-            "revoked_reason": self.revoked_reason,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> KeyRecord:
-        return cls(
-            kid=str(data["kid"]),
-            party_id=str(data["party"]),
-            party_name=str(data.get("party_name") or data["party"]),
-            public_key=b64url_decode(str(data["x"])),
-            created_at=str(data["created_at"]),
-            retired_at=data.get("retired_at"),
-            revoked_at=data.get("revoked_at"),
-            revoked_reason=data.get("revoked_reason"),
-        )
-
-
-@dataclass(frozen=True)
-class SubjectRecord:
-    """What the trust source knows of a label's subject."""
-
-    key: str
-    status: str  # active | on_hold | recalled | destroyed
-    custodians: frozenset[str]  # parties that produced or held it
-    recall: dict[str, Any] | None = None  # the hold or recall event: time, event id, class, reason
-    info: dict[str, Any] = field(default_factory=dict)  # product, origin... (for display)
-
-
-@dataclass(frozen=True)
-class Issued:
-    subject: str
-    kid: str
-    signature: str | None = None  # full signature where known (online); None offline
-
-
-class Trust(Protocol):
-    def key(self, kid: str) -> KeyRecord | None: ...
-
-    def subject(self, key: str) -> SubjectRecord | None: ...
-
-    def issued(self, sig_prefix: str) -> Sequence[Issued]: ...
-
-
 # -- the verdict --------------------------------------------------------------------------------
 
 
@@ -468,106 +412,3 @@ def _diagnose(parts: LabelParts, key: KeyRecord, trust: Trust, source: str) -> V
             return Verdict("gtin_changed", f"issued for GTIN {original.gtin}", parts, key, source=source)
         return Verdict("lot_changed", f"issued for lot {original.lot}", parts, key, source=source)
     return Verdict("bad_signature", f"key {key.kid} of {key.party_name}", parts, key, source=source)
-
-
-# -- the signed trust list (offline verification) ---------------------------------------------
-
-
-def build_trust_list(
-    *,
-    issuer: str,
-    base_url: str,
-    ledger_key: str,
-    keys: Iterable[KeyRecord],
-    subjects: Iterable[SubjectRecord],
-    issued: Iterable[Issued],
-    signer: Signer,
-    hours: float,
-    now: dt.datetime | None = None,
-) -> str:
-    """The trust list as a C2SP signed note: one line of canonical JSON, signed by the ledger."""
-    moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    keys, subjects = list(keys), list(subjects)
-    document = {
-        "type": TRUST_LIST_TYPE,
-        "version": 1,
-        "issuer": issuer,
-        "base_url": base_url,
-        "ledger_key": ledger_key,
-        "issued_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "expires_at": (moment + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "keys": [k.to_json() for k in keys],
-        "subjects": {
-            s.key: {"status": s.status, "custodians": sorted(s.custodians), "recall": s.recall, "info": s.info}
-            for s in subjects
-        },
-        "issued": [[i.signature[:SIG_PREFIX] if i.signature else "", i.kid, i.subject] for i in issued],
-        # the same facts again as plain lists, for readers that want only these
-        "revoked": [
-            {"kid": k.kid, "party": k.party_id, "revoked_at": k.revoked_at, "reason": k.revoked_reason}
-            for k in keys
-            if k.revoked_at
-        ],
-        "recalled": [{"id": s.key, "recall": s.recall} for s in subjects if s.status == "recalled"],
-        "on_hold": [{"id": s.key, "hold": s.recall} for s in subjects if s.status == "on_hold"],
-    }
-    body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
-    return signer.sign(body + "\n")
-
-
-class TrustListError(TraceFoodError):
-    status = 422
-    title = "Invalid trust list"
-    slug = "invalid-trust-list"
-
-
-class TrustList:
-    """A verified trust list: the offline verifier's :class:`Trust`."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self.document = document
-        self._keys = {k["kid"]: KeyRecord.from_json(k) for k in document["keys"]}
-        self._issued: dict[str, list[Issued]] = {}
-        for prefix, kid, subject in document["issued"]:
-            self._issued.setdefault(prefix, []).append(Issued(subject, kid))
-
-    @classmethod
-    def open(cls, note: str, *, pinned: Verifier | None = None, now: dt.datetime | None = None) -> TrustList:
-        """Check the note's signature (against ``pinned`` if given, else the ledger key named
-        inside, which only proves integrity) and its expiry; TrustListError says why not."""
-        try:
-            body = note.split("\n\n", 1)[0]
-            document = orjson.loads(body)
-            named = Verifier.parse(str(document["ledger_key"]))
-        except (orjson.JSONDecodeError, KeyError, TypeError, NoteError) as exc:
-            raise TrustListError(f"not a TraceFood trust list: {exc}") from None
-        if pinned is not None and pinned.encode() != named.encode():
-            raise TrustListError(
-                f"trust list is signed for ledger key {named.name}+{named.key_id.hex()}, not the pinned key"
-            )
-        try:
-            open_note(note, pinned or named)
-        except NoteError as exc:
-            raise TrustListError(f"trust list signature does not verify: {exc}") from None
-        if document.get("type") != TRUST_LIST_TYPE or document.get("version") != 1:
-            raise TrustListError("not a version 1 TraceFood trust list")
-        moment = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if str(document["expires_at"]) <= moment:
-            raise TrustListError(
-                f"trust list expired at {document['expires_at']}: fetch a new one (tracefood trust-list fetch)"
-            )
-        return cls(document)
-
-    def key(self, kid: str) -> KeyRecord | None:
-        return self._keys.get(kid)
-
-    def subject(self, key: str) -> SubjectRecord | None:
-        data = self.document["subjects"].get(key)
-        if data is None:
-            return None
-        return SubjectRecord(
-            key, data["status"], frozenset(data["custodians"]), data.get("recall"), data.get("info") or {}
-        )
-
-    def issued(self, sig_prefix: str) -> Sequence[Issued]:
-        return self._issued.get(sig_prefix, ())
