@@ -17,11 +17,14 @@ from tracefood import schema
 from tracefood.ledger import Ledger
 
 
-def run(home: Path, *args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    home: Path, *args: str, url: str | None = None, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
     env["TRACEFOOD_HOME"] = str(home)
     if url:
         env["TRACEFOOD_DATABASE_URL"] = url
+    env |= settings or {}
     return subprocess.run(
         [sys.executable, "-m", "tracefood", *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -112,3 +115,34 @@ def test_cli__demo_loads_once(tmp_path: Path) -> None:
     tokens = [line.split()[-1] for line in first.stdout.splitlines() if ":producer" in line]
     assert tokens and all(t in second.stdout for t in tokens)
     assert run(tmp_path, "verify").returncode == 0
+
+
+def test_cli__init_keeps_the_session_secret(tmp_path: Path) -> None:
+    first = run(tmp_path, "init")
+    secret = tmp_path / "secret.key"
+    assert first.returncode == 0 and f"session secret: {secret} (created)" in first.stdout
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    text = secret.read_text()
+    second = run(tmp_path, "init")
+    assert f"session secret: {secret} (existing)" in second.stdout and secret.read_text() == text
+    given = run(tmp_path / "given", "init", settings={"TRACEFOOD_SECRET_KEY": "s" * 64})
+    assert given.returncode == 0 and "session secret" not in given.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["init"], ["checkpoint"], ["trace", "X", "--direction", "back"], ["party", "list"], ["label", "keys"]],
+)
+def test_cli__bad_setting_stops_any_command_with_one_line(tmp_path: Path, command: list[str]) -> None:
+    result = run(tmp_path, *command, settings={"TRACEFOOD_TRUST_LIST_HOURS": "3 days"})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: TRACEFOOD_TRUST_LIST_HOURS: must be a whole number of hours from 1 to 87840, "
+        "got '3 days' (from the environment)"
+    )
+    assert not (tmp_path / "tracefood.db").exists()  # stopped before doing anything
+
+
+def test_cli__help_works_with_a_bad_setting(tmp_path: Path) -> None:
+    result = run(tmp_path, "label", "issue", "--help", settings={"TRACEFOOD_PUBLIC_URL": "nowhere"})
+    assert result.returncode == 0 and "Usage:" in result.stdout

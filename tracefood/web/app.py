@@ -3,15 +3,15 @@ call :func:`create_app`."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify, request
 
 from tracefood import __version__
-from tracefood import config as tf_config
+from tracefood.config import Settings, load_settings
 from tracefood.errors import InvalidParameter
+from tracefood.instance import Instance
 from tracefood.web import ledger_ext, problems
 from tracefood.web.api.epcis import epcis
 from tracefood.web.api.events import events_api
@@ -23,14 +23,18 @@ from tracefood.web.pages import recall as _recall_pages  # noqa: F401  (adds the
 from tracefood.web.pages.site import pages
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. ``config`` overrides settings (same names as ``TRACEFOOD_*``)."""
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the app from checked settings, or from overrides of the configured ones (same
+    names as ``TRACEFOOD_*``); a bad setting raises here, before any request."""
     app = Flask(__name__)
-    settings = tf_config.load(overrides=config)
-    app.config["TRACEFOOD"] = settings
-    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or secrets.token_hex(32)
+    settings = config if isinstance(config, Settings) else load_settings(overrides=config)
+    instance = Instance(settings)
+    # Read-only typed values by name, for the routes that still read app.config["TRACEFOOD"]
+    # (web/api/labels.py); ledger_ext.get_settings() is the typed way.
+    app.config["TRACEFOOD"] = settings.by_name()
+    app.config["SECRET_KEY"] = instance.secret_key  # shared by every worker (instance.py)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    ledger_ext.init_app(app)
+    ledger_ext.init_app(app, instance)
     problems.init_app(app)
     app.register_blueprint(api)
     app.register_blueprint(events_api)

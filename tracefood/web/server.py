@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import waitress
+import waitress  # type: ignore[import-untyped]
 
 
 def settled(app: Any) -> Any:
@@ -29,6 +29,21 @@ def settled(app: Any) -> Any:
     gc.collect()
     gc.freeze()
     return app
+
+
+def _worker(make_app: Callable[[], Any], sock: socket.socket, threads: int) -> int:
+    """Serve in a forked worker; its exit status (the parent stops every worker if one ends).
+
+    A worker never returns into the parent's code (``os._exit`` follows): what stops it is
+    said in one line on stderr, since no traceback would reach anyone."""
+    try:
+        waitress.serve(settled(make_app()), sockets=[sock], threads=threads, ident="tracefood")
+    except KeyboardInterrupt:
+        return 0
+    except BaseException as exc:  # any failure: say it, then exit
+        print(f"error: worker {os.getpid()}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 def serve(make_app: Callable[[], Any], host: str, port: int, *, threads: int = 8, workers: int = 1) -> None:
@@ -43,10 +58,7 @@ def serve(make_app: Callable[[], Any], host: str, port: int, *, threads: int = 8
         pid = os.fork()
         if pid == 0:  # the worker
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            try:
-                waitress.serve(settled(make_app()), sockets=[sock], threads=threads, ident="tracefood")
-            finally:
-                os._exit(0)
+            os._exit(_worker(make_app, sock, threads))
         children.append(pid)
     sock.close()
 
@@ -55,7 +67,11 @@ def serve(make_app: Callable[[], Any], host: str, port: int, *, threads: int = 8
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def stop_and_exit(*_: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop_and_exit)
     try:
         # If one worker dies, stop the others: a half-capacity server that looks healthy is
         # worse than a restart by the supervisor.
