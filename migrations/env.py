@@ -18,8 +18,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    settings = tf_config.load()
-    engine = db.make_engine(settings["DATABASE_URL"], sqlite_synchronous=settings["SQLITE_SYNCHRONOUS"])
+    settings = tf_config.load_settings()
+    engine = db.make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

@@ -29,9 +29,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app = Flask(__name__)
     settings = config if isinstance(config, Settings) else load_settings(overrides=config)
     instance = Instance(settings)
-    # Read-only typed values by name, for the routes that still read app.config["TRACEFOOD"]
-    # (web/api/labels.py); ledger_ext.get_settings() is the typed way.
-    app.config["TRACEFOOD"] = settings.by_name()
     app.config["SECRET_KEY"] = instance.secret_key  # shared by every worker (instance.py)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     ledger_ext.init_app(app, instance)

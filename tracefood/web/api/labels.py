@@ -18,7 +18,7 @@ from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
 from tracefood.web.api.events import json_body
 from tracefood.web.auth import require
-from tracefood.web.ledger_ext import get_label_keys, get_ledger
+from tracefood.web.ledger_ext import get_label_keys, get_ledger, get_settings
 
 labels_api = Blueprint("labels_api", __name__)
 
@@ -58,7 +58,7 @@ def lot_uri_or_error(gtin: str, lot: str) -> str:
 
 def base_url() -> str:
     """TRACEFOOD_PUBLIC_URL as a browser writes it (the form labels are signed in)."""
-    return labels.canonical_base(str(current_app.config["TRACEFOOD"]["PUBLIC_URL"]))
+    return labels.canonical_base(get_settings().public_url)
 
 
 def label_text(issued: label_store.IssuedLabel) -> label_render.LabelText:
@@ -208,11 +208,7 @@ def jwks() -> Any:
 def trust_list() -> Response:
     """The signed trust list (a C2SP signed note over one line of JSON) for offline verifiers."""
     ledger = get_ledger()
-    settings = current_app.config["TRACEFOOD"]
-    try:
-        hours = float(settings["TRUST_LIST_HOURS"])
-    except (TypeError, ValueError):
-        raise InvalidParameter("TRACEFOOD_TRUST_LIST_HOURS", "must be a number of hours") from None
+    hours = get_settings().trust_list_hours
     # Re-signed when anything it lists may have changed (its fingerprint) or a minute has passed.
     fingerprint = label_store.trust_fingerprint(ledger.engine)
     now = time.monotonic()
