@@ -31,8 +31,12 @@ def test_append__signs_the_checkpoint_of_the_grown_tree(ledger: Ledger) -> None:
         assert signed is not None and signed.size == ledger.size()
         assert open_checkpoint(signed.note, ledger.verifier).root == ledger.root()[1]
     assert stored(ledger) == [1, 5, 8]
+    # kept beside the key: by the first write at once, then at most every WITNESS_INTERVAL
+    # seconds, and by flush (Ledger.close)
     assert ledger.witness_file is not None
-    assert ledger.witness_file.read_text(encoding="utf-8") == signed.note  # kept beside the key
+    assert ledger.witness_file.read_text(encoding="utf-8").split("\n")[1] in ("1", "8")
+    ledger.checkpoints.flush()
+    assert ledger.witness_file.read_text(encoding="utf-8") == signed.note
 
 
 def test_append__repeat_that_adds_nothing_signs_nothing(ledger: Ledger) -> None:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert
 
 from tracefood.errors import IntegrityError, LedgerKeyError
 from tracefood.ledger import db, merkle, tree
@@ -49,14 +50,24 @@ class Growth:
     root: bytes
 
 
+_LATEST = "SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
+_INSERT = insert(checkpoints)
+WITNESS_INTERVAL = 1.0
+"""Seconds between two writes of the witness file by growing writes (a rename costs more than
+the rest of the signing); ``Checkpoints.sign`` and ``Ledger.close`` always write it."""
+
+
 def latest(conn: Connection) -> SignedCheckpoint | None:
     """The stored checkpoint of the largest size, parsed but not verified."""
-    row = conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.size.desc()).limit(1)).first()
+    # Plain driver SQL, constant text: read inside every growing write, where building and
+    # compiling a SQLAlchemy construct costs more than the database's answer.
+    row = conn.exec_driver_sql(_LATEST).first()
     if row is None:
         return None
+    note = str(row[0])
     try:
-        text, _ = split_note(row.note)
-        return SignedCheckpoint(Checkpoint.parse_text(text), row.note)
+        text, _ = split_note(note)
+        return SignedCheckpoint(Checkpoint.parse_text(text), note)
     except NoteError as exc:
         raise IntegrityError(f"the last stored checkpoint is malformed: {exc}") from exc
 
@@ -76,6 +87,8 @@ class Checkpoints:
         self._trusted: set[str] = set()
         self._kept: tuple[tuple[int, int, int], SignedCheckpoint] | None = None
         self._file_lock = threading.Lock()
+        self._unsaved: SignedCheckpoint | None = None  # signed, not yet kept beside the key
+        self._saved_at = 0.0
 
     @property
     def verifier(self) -> Verifier:
@@ -167,31 +180,48 @@ class Checkpoints:
             return stored
         cp = Checkpoint(signer.name, growth.size, growth.root)
         signed = SignedCheckpoint(cp, sign_checkpoint(cp, signer))
-        conn.execute(
-            insert(checkpoints).values(
-                size=growth.size, root_hash=growth.root, note=signed.note, signed_at=dt.datetime.now(dt.UTC)
-            )
-        )
+        values = {"size": growth.size, "root_hash": growth.root, "note": signed.note}
+        conn.execute(_INSERT, values | {"signed_at": dt.datetime.now(dt.UTC)})
         self._trusted.add(signed.note)
         return signed
 
-    def remember(self, signed: SignedCheckpoint) -> SignedCheckpoint:
+    def remember(self, signed: SignedCheckpoint, *, now: bool = True) -> SignedCheckpoint:
         """Keep ``signed`` beside the key if it is newer than the one there (atomic replace).
 
         Called after the commit: a witness ahead of the database would make the next signing
-        report removed entries."""
+        report removed entries. ``now=False`` (growing writes): at most every
+        :data:`WITNESS_INTERVAL` seconds, the newest one signed meanwhile; :meth:`flush` writes
+        what is left."""
         if self.witness_file is None:
             return signed
         with self._file_lock:
-            kept = self.witness()
-            if kept is None or kept.size < signed.size:
-                unique = f".{os.getpid()}.{threading.get_ident()}.tmp"
-                tmp = self.witness_file.with_name(self.witness_file.name + unique)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(signed.note)
-                os.replace(tmp, self.witness_file)
+            if self._unsaved is None or self._unsaved.size < signed.size:
+                self._unsaved = signed
+            if now or time.monotonic() - self._saved_at >= WITNESS_INTERVAL:
+                self._save()
         return signed
+
+    def flush(self) -> None:
+        """Write the newest checkpoint signed by this process beside the key, if not yet there."""
+        if self.witness_file is not None:
+            with self._file_lock:
+                self._save()
+
+    def _save(self) -> None:
+        assert self.witness_file is not None
+        signed, self._unsaved = self._unsaved, None
+        self._saved_at = time.monotonic()
+        kept = self.witness()
+        if signed is None or (kept is not None and kept.size >= signed.size):
+            return
+        unique = f".{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp = self.witness_file.with_name(self.witness_file.name + unique)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(signed.note)
+        os.replace(tmp, self.witness_file)
+        st = os.stat(self.witness_file)
+        self._kept = ((st.st_ino, st.st_mtime_ns, st.st_size), signed)  # ours: no need to read it back
 
     def _verified(self, stored: SignedCheckpoint) -> SignedCheckpoint:
         """A stored checkpoint, handed out only if it still verifies with the ledger key."""

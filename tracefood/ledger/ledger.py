@@ -129,6 +129,7 @@ class Ledger:
         return cls(engine, signer, witness_file=witness)
 
     def close(self) -> None:
+        self.checkpoints.flush()
         self.engine.dispose()
 
     @property
@@ -180,7 +181,7 @@ class Ledger:
             if w.growth is not None and self.signer is not None:
                 signed = self.checkpoints.sign_grown(conn, w.growth)
         if signed is not None:
-            self.checkpoints.remember(signed)
+            self.checkpoints.remember(signed, now=False)
 
     # -- reading -----------------------------------------------------------------------------
 
