@@ -495,8 +495,13 @@ def bench_engine(engine_name: str, args: argparse.Namespace, workdir: Path, admi
                 first_unit = math.ceil(args.events / UNIT)
                 out["http"] = measure_http(port, token, first_unit, args.events, args.http_seconds)
             _log(f"  http: {out['http']['requests_per_s']:,.0f} requests/s, statuses {out['http']['statuses']}")
+    # Another ledger, so another key: a key's witness file (the last checkpoint it signed,
+    # kept beside it) belongs to one ledger, and every growing write checks it.
+    capture_key = workdir / f"{engine_name}-capture.key"
+    if not capture_key.exists():
+        create_key(capture_key, KEY_ORIGIN)
     with fresh_database(engine_name, workdir, f"{engine_name}-capture", admin, args.postgresql_url) as url:
-        ledger = Ledger.open(url, key_file)
+        ledger = Ledger.open(url, capture_key)
         try:
             _log(f"{engine_name}: EPCIS capture, {len(documents)} documents")
             out["capture"] = measure_capture(ledger, documents)

@@ -12,7 +12,7 @@ import time
 
 from sqlalchemy import event
 
-from tracefood.ledger import Ledger, NewEntry
+from tracefood.ledger import Ledger, NewEntry, Write
 
 
 def main() -> None:
@@ -29,13 +29,18 @@ def main() -> None:
 
     if mode == "hang-before-commit":
         event.listen(ledger.engine, "commit", lambda conn: hang())
-    elif mode == "hang-after-insert":
-        # after_append hooks run inside the transaction once the entries and nodes are written
-        # (by INSERT or, for large PostgreSQL batches, COPY, which SQLAlchemy's events never see)
-        ledger.after_append.append(lambda conn, appended: hang())
-    else:
+    elif mode != "hang-after-insert":
         raise SystemExit(f"unknown mode {mode}")
-    ledger.append_batch([NewEntry({"worker": worker, "i": i}, entry_id=f"crash-{i}") for i in range(count)])
+    items = [NewEntry({"worker": worker, "i": i}, entry_id=f"crash-{i}") for i in range(count)]
+
+    def work(w: Write) -> None:
+        w.append(items)
+        if mode == "hang-after-insert":
+            # inside the transaction once the entries and nodes are written (by INSERT or, for
+            # large PostgreSQL batches, COPY, which SQLAlchemy's events never see)
+            hang()
+
+    ledger.write(work)
 
 
 if __name__ == "__main__":

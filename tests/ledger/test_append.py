@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tracefood.errors import (
@@ -23,7 +23,7 @@ from tracefood.errors import (
     NotFound,
     NotInitialised,
 )
-from tracefood.ledger import Ledger, NewEntry, merkle
+from tracefood.ledger import Ledger, NewEntry, Write, merkle
 from tracefood.ledger.canonical import canonical_bytes
 from tracefood.ledger.models import checkpoints, entries, node_id, nodes
 from tracefood.ledger.note import open_checkpoint
@@ -201,20 +201,19 @@ def test_append_batch__lone_surrogate_in_payload_is_an_invalid_entry(ledger: Led
     assert row_counts(ledger) == (0, 0, 0)
 
 
-def test_append_batch__failing_after_append_hook_rolls_the_batch_back(ledger: Ledger) -> None:
+def test_write__failing_work_after_the_append_rolls_the_batch_back(ledger: Ledger) -> None:
     ledger.append_batch(lots(0, 2))
     counts = row_counts(ledger)
 
-    def projection(conn: Connection, appended: Any) -> None:
-        assert [r.seq for r, _ in appended] == [2, 3]
+    def projection(w: Write) -> None:
+        assert [r.seq for r in w.append(lots(2, 2))] == [2, 3]
+        w.conn.execute(text("SELECT 1"))  # the work's own statements share the transaction
         raise RuntimeError("projection failed")
 
-    ledger.after_append.append(projection)
     with pytest.raises(RuntimeError, match="projection failed"):
-        ledger.append_batch(lots(2, 2))
+        ledger.write(projection)
     assert row_counts(ledger) == counts
-    ledger.after_append.clear()
-    assert [r.seq for r in ledger.append_batch(lots(2, 2))] == [2, 3]
+    assert [r.seq for r in ledger.write(lambda w: w.append(lots(2, 2)))] == [2, 3]
 
 
 def test_append_batch__entry_over_the_size_limit_writes_nothing(ledger: Ledger) -> None:
@@ -358,7 +357,7 @@ def test_inclusion_proof__empty_ledger_is_invalid_parameter(ledger: Ledger) -> N
 
 
 def test_checkpoint__signed_and_verifiable(five: Ledger) -> None:
-    signed = five.checkpoint()
+    signed = five.checkpoints.sign()
     cp = open_checkpoint(signed.note, five.verifier)
     assert cp == signed.checkpoint
     assert (cp.origin, cp.size, cp.root) == ("test.tracefood/ledger", 5, five.root()[1])
@@ -366,17 +365,17 @@ def test_checkpoint__signed_and_verifiable(five: Ledger) -> None:
 
 
 def test_checkpoint__same_checkpoint_while_the_tree_does_not_grow(five: Ledger) -> None:
-    first = five.checkpoint()
+    first = five.checkpoints.sign()
     five.append_batch(lots(0, 5))  # idempotent replay: no growth
-    again = five.checkpoint()
+    again = five.checkpoints.sign()
     assert again.note == first.note
     assert row_counts(five)[2] == 1
 
 
 def test_checkpoint__new_one_after_appends_and_consistent_with_the_old(five: Ledger) -> None:
-    old = five.checkpoint()
+    old = five.checkpoints.sign()
     five.append_batch(lots(5, 3))
-    new = five.checkpoint()
+    new = five.checkpoints.sign()
     assert new.size == 8
     assert new.note != old.note
     assert five.latest_checkpoint() == new
@@ -386,16 +385,16 @@ def test_checkpoint__new_one_after_appends_and_consistent_with_the_old(five: Led
 
 
 def test_checkpoint__of_the_empty_ledger_then_of_a_grown_one(ledger: Ledger) -> None:
-    empty = ledger.checkpoint()
+    empty = ledger.checkpoints.sign()
     assert (empty.size, empty.checkpoint.root) == (0, merkle.EMPTY_ROOT)
     ledger.append_batch(lots(0, 2))
-    assert ledger.checkpoint().size == 2
+    assert ledger.checkpoints.sign().size == 2
 
 
 def test_checkpoint__without_the_key_is_refused(five: Ledger) -> None:
     keyless = Ledger(five.engine)
     with pytest.raises(LedgerKeyError):
-        keyless.checkpoint()
+        keyless.checkpoints.sign()
     with pytest.raises(LedgerKeyError):
         _ = keyless.verifier
 
@@ -403,7 +402,7 @@ def test_checkpoint__without_the_key_is_refused(five: Ledger) -> None:
 @pytest.mark.parametrize(
     ("signed_size", "grown_size", "node"),
     [
-        (5, 8, (2, 0)),  # the consistency proof 5 -> 8 carries the node over leaves 0..3
+        (5, 8, (2, 0)),  # the frontier at 5 (and the proof 5 -> 8) carries the node over leaves 0..3
         (8, 11, (3, 0)),  # the new root is built on the node that was the signed root
     ],
     ids=["node-in-proof", "node-in-new-root"],
@@ -411,9 +410,10 @@ def test_checkpoint__without_the_key_is_refused(five: Ledger) -> None:
 def test_checkpoint__refuses_to_sign_a_tree_inconsistent_with_the_last_checkpoint(
     ledger: Ledger, signed_size: int, grown_size: int, node: tuple[int, int]
 ) -> None:
+    # The append that grows the tree signs its checkpoint: tampering with a node the last
+    # checkpoint covers makes that append refuse to sign, and so land nothing.
     ledger.append_batch(lots(0, signed_size))
-    signed = ledger.checkpoint()
-    ledger.append_batch(lots(signed_size, grown_size - signed_size))
+    signed = ledger.checkpoints.sign()
     if is_pg(ledger):
         sql(ledger, "DROP TRIGGER ledger_nodes_append_only ON ledger_nodes")
     else:
@@ -421,20 +421,21 @@ def test_checkpoint__refuses_to_sign_a_tree_inconsistent_with_the_last_checkpoin
     level, idx = node
     sql(ledger, "UPDATE ledger_nodes SET hash = :h WHERE id = :id", h=os.urandom(32), id=node_id(level, idx))
     with pytest.raises(IntegrityError, match=f"not consistent with the checkpoint of size {signed_size}"):
-        ledger.checkpoint()
+        ledger.append_batch(lots(signed_size, grown_size - signed_size))
     assert ledger.latest_checkpoint() == signed
     assert row_counts(ledger)[2] == 1
+    assert ledger.size() == signed_size
 
 
 def test_checkpoint__refuses_to_sign_when_entries_were_removed(five: Ledger) -> None:
-    five.checkpoint()
+    five.checkpoints.sign()
     if is_pg(five):
         sql(five, "DROP TRIGGER ledger_entries_append_only ON ledger_entries")
     else:
         sql(five, "DROP TRIGGER ledger_entries_no_delete")
     sql(five, "DELETE FROM ledger_entries WHERE seq >= 3")
     with pytest.raises(IntegrityError, match="removed"):
-        five.checkpoint()
+        five.checkpoints.sign()
 
 
 # -- append-only triggers --------------------------------------------------------------------
@@ -449,7 +450,7 @@ MUTATIONS = {
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("action", ["UPDATE", "DELETE"])
 def test_triggers__refuse_update_and_delete(five: Ledger, table: str, action: str) -> None:
-    five.checkpoint()
+    five.checkpoints.sign()
     counts = row_counts(five)
     assert all(counts)
     before = snapshot(five)
@@ -464,7 +465,7 @@ def test_triggers__refuse_update_and_delete(five: Ledger, table: str, action: st
 @pytest.mark.parametrize("table", TABLES)
 def test_triggers__refuse_truncate_on_postgresql(five: Ledger, table: str) -> None:
     assert is_pg(five)
-    five.checkpoint()
+    five.checkpoints.sign()
     counts = row_counts(five)
     with pytest.raises(DBAPIError, match="append-only"):
         sql(five, f"TRUNCATE {table}")
@@ -473,9 +474,9 @@ def test_triggers__refuse_truncate_on_postgresql(five: Ledger, table: str) -> No
 
 def test_triggers__allow_appends(five: Ledger) -> None:
     # The triggers forbid changes, not inserts: the ledger itself keeps working.
-    five.checkpoint()
+    five.checkpoints.sign()
     five.append_batch(lots(5, 4))
-    assert five.checkpoint().size == 9
+    assert five.checkpoints.sign().size == 9
 
 
 def snapshot(ledger: Ledger) -> list[Any]:

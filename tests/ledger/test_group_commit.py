@@ -6,11 +6,12 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import event
 
 from tests.factories import World, harvest, ship
 from tracefood.chain.rebuild import rebuild
 from tracefood.errors import InvalidEntry
+from tracefood.ledger import Write
 from tracefood.ledger.group_commit import group_for
 
 
@@ -19,11 +20,11 @@ def test_group_commit__queued_jobs_share_one_commit_and_fail_alone(world: World)
     next batch: one commit for all five, and the one that fails fails alone."""
     commits: list[int] = []
     event.listen(world.ledger.engine, "commit", lambda conn: commits.append(1))
-    shared = group_for(world.ledger.engine, world.ledger.writing)  # the group EventStore uses
+    shared = group_for(world.ledger.engine, world.ledger._transaction)  # the group Ledger.write uses
     gate = threading.Event()
     results: dict[Any, Any] = {}
 
-    def hold(conn: Connection) -> str:
+    def hold(w: Write) -> str:
         assert gate.wait(10)
         return "held"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,7 @@ from tracefood.epcis.validate import check_document, document_events
 from tracefood.errors import Conflict, InvalidEntry
 from tracefood.ledger import tree
 from tracefood.ledger.canonical import loads
-from tracefood.ledger.group_commit import group_for
-from tracefood.ledger.ledger import Ledger, NewEntry, b64
+from tracefood.ledger.ledger import Ledger, NewEntry, Write, b64
 from tracefood.ledger.models import entries
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -103,6 +102,16 @@ def _raise(errors: list[dict[str, str]], what: str) -> None:
         summary = "; ".join(f"{e['field']}: {e['reason']}" for e in shown[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise InvalidEntry(f"{what}: {summary}{more}", errors=shown)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Events checked and identified, with their registry facts: ready for :meth:`EventStore.commit_in`."""
+
+    pending: list[Pending]
+    actor: Actor
+    strict: bool
+    registry: tuple[dict[str, str], dict[str, str]]
 
 
 @dataclass
@@ -178,17 +187,14 @@ class EventStore:
         repairs.extend(r.to_json(p.pointer) for p in pending for r in p.repairs)
         return receipts, repairs
 
-    def record_recall(
-        self, event: dict[str, Any], actor: Actor, then: Callable[[Connection, EventReceipt], None]
-    ) -> EventReceipt:
-        """Record a recall event (ObjectEvent OBSERVE, bizStep holding, disposition recalled,
-        built by ``recalls``) for a recall officer or an admin, and run ``then`` in the same
-        transaction: the recall's own rows land with its ledger entry or not at all."""
+    def recall_batch(self, event: dict[str, Any], actor: Actor) -> Batch:
+        """A recall event (ObjectEvent OBSERVE, bizStep holding, disposition recalled, built by
+        ``recalls``) of a recall officer or an admin, checked: the caller records it with
+        :meth:`commit_in` in its ``Ledger.write``, its own rows landing with the entry or not at all."""
         if actor.role not in ("recall_officer", "admin") or actor.party_id is None:
             raise Forbidden(f"a {actor.role} cannot issue recalls")
         pending = [Pending("", event, readable.CONTEXT, "recall", "recall")]
-        (receipt,) = self._commit(pending, actor, strict=False, now=None, then=lambda c, r: then(c, r[0]))
-        return receipt
+        return self._identify(pending, actor, strict=False, now=None)
 
     # -- the common path ----------------------------------------------------------------------
 
@@ -220,14 +226,15 @@ class EventStore:
                 )
 
     def _commit(
-        self,
-        pending: list[Pending],
-        actor: Actor,
-        *,
-        strict: bool,
-        now: dt.datetime | None,
-        then: Callable[[Connection, list[EventReceipt]], None] | None = None,
+        self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None
     ) -> list[EventReceipt]:
+        batch = self._identify(pending, actor, strict=strict, now=now)
+        # Concurrent requests of this process share one transaction (one commit), each in its
+        # own savepoint: see Ledger.write.
+        return self.ledger.write(lambda w: self.commit_in(w, batch))
+
+    def _identify(self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None) -> Batch:
+        """Check and identify events before taking the write lock (steps 1 and 2)."""
         limit = (now or dt.datetime.now(dt.UTC)) + FUTURE_TOLERANCE
         limit_text = limit.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         errors: list[dict[str, str]] = []
@@ -246,42 +253,38 @@ class EventStore:
         # The registry is read before taking the write lock (it changes rarely, and every
         # statement inside the lock delays every other writer).
         registry = _registry_maps(self.ledger.engine, [p.facts for p in pending if p.facts is not None])
+        return Batch(pending, actor, strict, registry)
 
-        def locked(conn: Connection) -> list[EventReceipt]:
-            known = _existing(conn, pending)
-            fresh: list[Pending] = []
-            seen: dict[str, Pending] = {}
-            for p in pending:
-                if p.entry_id in known:
-                    if known[p.entry_id].party not in (None, actor.party_id):
-                        raise Conflict(
-                            "an identical event was recorded by another party",
-                            errors=[{"field": p.pointer or "/", "reason": "recorded by another party"}],
-                        )
-                    continue
-                if p.entry_id in seen:
-                    continue
-                seen[p.entry_id] = p
-                fresh.append(p)
-            if any(p.lenient for p in fresh):  # events out of order: applied in event-time order
-                fresh.sort(key=lambda p: (p.facts.time, p.facts.correction) if p.facts is not None else ("", False))
-            _check_event_ids(fresh, known)
-            _may_declare(fresh, known, actor)
-            declared = {k.removesuffix("#correction") for k in known if k.endswith("#correction")}
-            receipts = self._apply(conn, fresh, actor, strict, registry, declared) if fresh else {}
-            known.update(receipts)
-            out = [known[p.entry_id] for p in pending]
-            if then is not None:
-                then(conn, out)
-            return out
-
-        # Concurrent requests of this process share one transaction (one commit), each in its
-        # own savepoint: see group_commit.
-        return group_for(self.ledger.engine, self.ledger.writing).run(locked)
+    def commit_in(self, w: Write, batch: Batch) -> list[EventReceipt]:
+        """Record identified events inside a ledger write (step 3): one receipt per event."""
+        pending, actor, strict, registry = batch.pending, batch.actor, batch.strict, batch.registry
+        known = _existing(w.conn, pending)
+        fresh: list[Pending] = []
+        seen: dict[str, Pending] = {}
+        for p in pending:
+            if p.entry_id in known:
+                if known[p.entry_id].party not in (None, actor.party_id):
+                    raise Conflict(
+                        "an identical event was recorded by another party",
+                        errors=[{"field": p.pointer or "/", "reason": "recorded by another party"}],
+                    )
+                continue
+            if p.entry_id in seen:
+                continue
+            seen[p.entry_id] = p
+            fresh.append(p)
+        if any(p.lenient for p in fresh):  # events out of order: applied in event-time order
+            fresh.sort(key=lambda p: (p.facts.time, p.facts.correction) if p.facts is not None else ("", False))
+        _check_event_ids(fresh, known)
+        _may_declare(fresh, known, actor)
+        declared = {k.removesuffix("#correction") for k in known if k.endswith("#correction")}
+        receipts = self._apply(w, fresh, actor, strict, registry, declared) if fresh else {}
+        known.update(receipts)
+        return [known[p.entry_id] for p in pending]
 
     def _apply(
         self,
-        conn: Connection,
+        w: Write,
         fresh: list[Pending],
         actor: Actor,
         strict: bool,
@@ -290,6 +293,7 @@ class EventStore:
     ) -> dict[str, EventReceipt]:
         all_facts = [p.facts for p in fresh if p.facts is not None]
         location_party, product_of_gtin = registry
+        conn = w.conn
         state = State(conn)
         state.load(o.ident.key for f in all_facts for o in f.objects)
         size = seq = tree.size(conn)
@@ -337,7 +341,7 @@ class EventStore:
             if p.repairs:
                 payload["repairs"] = [r.to_json() for r in p.repairs]
             items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
-        appended = self.ledger.append_in(conn, self.ledger.prepare(items), fresh=True, size=size)
+        appended = w.append(items, fresh=True, size=size)
         out: dict[str, EventReceipt] = {}
         for p, receipt in zip(fresh, appended, strict=True):
             f = p.facts

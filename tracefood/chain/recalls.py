@@ -17,13 +17,13 @@ shipment of one is travelling to, and every party that received any of it. Each 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from tracefood.chain import access, trace
-from tracefood.chain.capture import EventStore
+from tracefood.chain.capture import EventReceipt, EventStore
 from tracefood.chain.registry import Actor, Forbidden, public_view
 from tracefood.chain.tables import (
     locations,
@@ -40,7 +40,7 @@ from tracefood.epcis.events import format_micro
 from tracefood.errors import Conflict, InvalidEntry, InvalidParameter, NotFound
 from tracefood.labels.store import utc_text
 from tracefood.ledger import db
-from tracefood.ledger.ledger import Ledger
+from tracefood.ledger.ledger import Ledger, Write
 
 CLASSES = ("I", "II", "III")
 MAX_SEEDS = 100
@@ -188,7 +188,7 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
     if not event["quantityList"]:
         del event["quantityList"]
 
-    def rows(conn: Connection, receipt: Any) -> None:
+    def rows(conn: Connection, receipt: EventReceipt) -> None:
         if conn.execute(select(recalls.c.id).where(recalls.c.id == recall_id)).first() is not None:
             raise Conflict(f"recall {recall_id} was opened at the same time; try again")
         conn.execute(
@@ -205,8 +205,22 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
             [{"recall_id": recall_id, "lot_id": ids[k], "seed": ids[k] in seeded} for k in scope if k in ids],
         )
 
-    EventStore(ledger).record_recall(event, actor, rows)
+    _record(ledger, event, actor, rows)
     return detail(ledger.engine, recall_id, actor)
+
+
+def _record(
+    ledger: Ledger, event: dict[str, Any], actor: Actor, rows: Callable[[Connection, EventReceipt], None]
+) -> None:
+    """The recall event and the recall's own rows, in one ledger write: both land or neither."""
+    store = EventStore(ledger)
+    batch = store.recall_batch(event, actor)
+
+    def work(w: Write) -> None:
+        (receipt,) = store.commit_in(w, batch)
+        rows(w.conn, receipt)
+
+    ledger.write(work)
 
 
 def _recall_row(conn: Connection, recall_id: str) -> Any:

@@ -41,6 +41,8 @@ def init(instance: Instance, origin: str | None) -> None:
     click.echo(f"verifier key: {signer.verifier.encode()}")
     for made in instance.ensure_other_keys():
         click.echo(f"{made.what}: {made.path} ({'created' if made.created else 'existing'})")
+    # Readers never sign: a new ledger gets its first checkpoint (size 0) here.
+    instance.signing_ledger().checkpoints.sign()
 
 
 def _safe_url(url: str) -> str:
@@ -167,8 +169,8 @@ def _read_checkpoint_file(path: Path) -> str:
 @handle_errors
 @pass_instance
 def checkpoint(instance: Instance, as_json: bool) -> None:
-    """Print the latest signed checkpoint (signing a new one if the ledger grew)."""
-    cp = instance.signing_ledger().checkpoint()
+    """Print the latest signed checkpoint (signing one if writes without the key grew the ledger)."""
+    cp = instance.signing_ledger().checkpoints.sign()
     if as_json:
         root = base64.b64encode(cp.checkpoint.root).decode()
         echo_json({"origin": cp.checkpoint.origin, "size": cp.size, "root": root, "note": cp.note}, pretty=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import click
@@ -10,6 +11,7 @@ from tracefood import config
 from tracefood.cli.common import handle_errors, pass_instance
 from tracefood.cli.ledger import init
 from tracefood.config import Settings
+from tracefood.errors import NotInitialised
 from tracefood.instance import Instance
 
 
@@ -33,6 +35,11 @@ def run_server(instance: Instance, host: str, port: int, threads: int, workers: 
 
     settings = instance.settings
     instance.check_ledger_key()
+    if settings.ledger_key_file.exists():
+        # Readers never sign: entries appended without the key get their checkpoint now. An
+        # uninitialised database is served anyway (every route answers "run `tracefood init`").
+        with contextlib.suppress(NotInitialised):
+            instance.signing_ledger().checkpoints.sign()
     _ = instance.secret_key  # made (or refused) once, so every worker reads the same one
     instance.close()
     click.echo(f"serving on http://{host}:{port}/ with {workers} worker(s) (Ctrl-C to stop)", err=True)
@@ -57,7 +64,7 @@ def demo(instance: Instance, no_serve: bool, host: str, port: int) -> None:
         ledger = demo_instance.signing_ledger()
         result = load_demo(ledger, settings.home)
         labels = demo_labels(ledger, demo_instance.label_keys, settings.public_url)
-        cp = ledger.checkpoint()
+        cp = ledger.checkpoints.sign()
     finally:
         demo_instance.close()
     click.echo(f"demo: {result.appended} events recorded, {result.existing} already present (ledger size {cp.size})")

@@ -6,7 +6,7 @@ contract in CI enforces it). Typical use::
     from tracefood.ledger import Ledger
     ledger = Ledger.open("sqlite:///tracefood.db", key_file="ledger.key")
     receipt = ledger.append({"type": "ObjectEvent", ...}, entry_id="ni:///sha-256;...")
-    checkpoint = ledger.checkpoint()            # signed C2SP checkpoint
+    checkpoint = ledger.latest_checkpoint()     # signed C2SP checkpoint, signed by the append
     proof = ledger.inclusion_proof(receipt.seq, checkpoint.size)
     report = ledger.verify(held=[checkpoint.note])
 """
@@ -19,6 +19,7 @@ from tracefood.ledger.ledger import (
     Receipt,
     SignedCheckpoint,
     StoredEntry,
+    Write,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "Receipt",
     "SignedCheckpoint",
     "StoredEntry",
+    "Write",
 ]

@@ -17,39 +17,48 @@ import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 T = TypeVar("T")
 MAX_JOBS = 64
 
 
+class Unit(Protocol):
+    """A write transaction jobs run in (``append.Write``): each job in a savepoint of it."""
+
+    def savepoint(self) -> AbstractContextManager[None]: ...
+
+
+U = TypeVar("U", bound=Unit)
+
+
 @dataclass
-class _Job(Generic[T]):
-    work: Callable[[Connection], T]
+class _Job(Generic[U, T]):
+    work: Callable[[U], T]
     result: T | None = None
     error: BaseException | None = None
     done: bool = False
 
 
-class GroupCommit:
-    def __init__(self, begin: Callable[[], AbstractContextManager[Connection]]) -> None:
-        # A weak reference when ``begin`` is a bound method (Ledger.writing): the registry of
-        # groups is keyed weakly by engine, and a strong reference back would keep it alive.
-        self._begin: Callable[[], Callable[[], AbstractContextManager[Connection]] | None]
+class GroupCommit(Generic[U]):
+    def __init__(self, begin: Callable[[], AbstractContextManager[U]]) -> None:
+        # A weak reference when ``begin`` is a bound method (Ledger._transaction): the registry
+        # of groups is keyed weakly by engine, and a strong reference back would keep it alive.
+        self._begin: Callable[[], Callable[[], AbstractContextManager[U]] | None]
         if hasattr(begin, "__self__"):
             self._begin = weakref.WeakMethod(begin)
         else:
             self._begin = lambda: begin
         self._leader = threading.Lock()
         self._queue_lock = threading.Lock()
-        self._queue: list[_Job[Any]] = []
+        self._queue: list[_Job[U, Any]] = []
 
-    def run(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work(conn)`` inside a write transaction (possibly shared) and return its result
+    def run(self, work: Callable[[U], T]) -> T:
+        """Run ``work(unit)`` inside a write transaction (possibly shared) and return its result
         once that transaction has committed; re-raise what ``work`` or the commit raised."""
-        job: _Job[T] = _Job(work)
+        job: _Job[U, T] = _Job(work)
         with self._queue_lock:
             self._queue.append(job)
         while not job.done:
@@ -63,16 +72,16 @@ class GroupCommit:
             raise job.error
         return job.result  # type: ignore[return-value]
 
-    def _run(self, batch: list[_Job[Any]]) -> None:
+    def _run(self, batch: list[_Job[U, Any]]) -> None:
         begin = self._begin()
         try:
             if begin is None:
                 raise RuntimeError("the ledger of this group commit was closed")
-            with begin() as conn:
+            with begin() as unit:
                 for job in batch:
                     try:
-                        with conn.begin_nested():
-                            job.result = job.work(conn)
+                        with unit.savepoint():
+                            job.result = job.work(unit)
                     except Exception as exc:  # the job's own failure: its savepoint is rolled back
                         job.error = exc
         except BaseException as exc:  # the transaction itself failed: nothing landed
@@ -86,11 +95,11 @@ class GroupCommit:
                 job.done = True
 
 
-_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDictionary()
+_GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit[Any]] = weakref.WeakKeyDictionary()
 _GROUPS_LOCK = threading.Lock()
 
 
-def group_for(engine: Engine, begin: Callable[[], AbstractContextManager[Connection]]) -> GroupCommit:
+def group_for(engine: Engine, begin: Callable[[], AbstractContextManager[U]]) -> GroupCommit[U]:
     """The process-wide group committer of one database."""
     with _GROUPS_LOCK:
         found = _GROUPS.get(engine)

@@ -25,12 +25,10 @@ reorder), are not reported separately: the entry finding explains them.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import bisect
 import contextlib
 import hashlib
-import itertools
 import queue
 import re
 import threading
@@ -43,10 +41,11 @@ from sqlalchemy import Connection, Engine, select
 
 from tracefood.ledger import db, merkle
 from tracefood.ledger.canonical import loads
-from tracefood.ledger.models import LEVEL_BITS, checkpoints, entries
+from tracefood.ledger.diagnose import CHUNK, GENESIS_PREV, as_bytes, clusters, diagnose_window, rows
+from tracefood.ledger.models import LEVEL_BITS, checkpoints
 from tracefood.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
 
-CHUNK = 20_000
+__all__ = ["Finding", "Report", "diagnose_window", "verify_ledger"]
 
 # RFC 8785 orders the envelope's keys id, kind, party, payload, prev, recorded, seq, v: the last
 # ~130 bytes of every entry the append path writes are exactly this. Reading seq and prev there
@@ -56,7 +55,6 @@ ENVELOPE_TAIL = re.compile(
     rb',"prev":"([A-Za-z0-9+/]{43}=)","recorded":"[0-9T:.Z-]{1,40}","seq":(0|[1-9][0-9]{0,15}),"v":1}\Z'
 )
 TAIL_WINDOW = 200
-GENESIS_PREV = bytes(32)
 MAX_FINDINGS = 1_000  # a report lists at most this many; ``Report.complete`` says if more exist
 DIAGNOSE_WINDOW = 5_000
 
@@ -89,56 +87,6 @@ class Report:
             "findings": [f.to_json() for f in self.findings],
             "findings_complete": self.complete,
         }
-
-
-@dataclass
-class _Row:
-    seq: int  # position: the stored sequence column
-    claimed: int | None  # the sequence number inside the bytes
-    prev: bytes | None  # the previous hash named inside the bytes
-    recomputed: bytes  # SHA-256 leaf hash of the stored bytes
-    stored: bytes  # the stored leaf_hash column
-    malformed: str | None = None
-
-
-def _parse(seq: int, body: bytes, stored: bytes) -> _Row:
-    recomputed = merkle.leaf_hash(body)
-    try:
-        env = loads(body)
-        claimed, prev_text = env["seq"], env["prev"]
-        prev = base64.b64decode(prev_text, validate=True)
-        if not isinstance(claimed, int) or len(prev) != 32 or env.get("v") != 1:
-            raise ValueError("bad envelope fields")
-    except Exception as exc:  # any parse failure is a finding, not a crash
-        return _Row(seq, None, None, recomputed, stored, malformed=str(exc) or type(exc).__name__)
-    return _Row(seq, claimed, prev, recomputed, stored)
-
-
-def _as_bytes(value: object) -> bytes:
-    """A stored value as bytes: tampering through raw SQL can leave text or numbers behind."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    return str(value).encode("utf-8", "surrogateescape")
-
-
-def _rows(conn: Connection, start: int = 0, stop: int | None = None) -> Iterator[_Row]:
-    """Stream entries in stored order, keyset-paginated (bounded memory on both engines)."""
-    cursor = start - 1
-    while True:
-        stmt = (
-            select(entries.c.seq, entries.c.body, entries.c.leaf_hash)
-            .where(entries.c.seq > cursor)
-            .order_by(entries.c.seq)
-            .limit(CHUNK)
-        )
-        if stop is not None:
-            stmt = stmt.where(entries.c.seq < stop)
-        batch = conn.execute(stmt).all()
-        for seq, body, stored in batch:
-            yield _parse(int(seq), _as_bytes(body), _as_bytes(stored))
-        if len(batch) < CHUNK:
-            return
-        cursor = int(batch[-1][0])
 
 
 ROWS_SQL = "SELECT seq, body, leaf_hash FROM ledger_entries WHERE seq > {mark} ORDER BY seq LIMIT {limit}"
@@ -203,6 +151,36 @@ def _chunks(conn: Connection) -> Iterator[Chunk]:
 
 
 @dataclass
+class _Scan:
+    """Where the streaming pass is between chunks."""
+
+    want: set[int]  # the checkpoint sizes whose roots are needed
+    roots: dict[int, bytes]
+    gaps: list[tuple[int, int]] = field(default_factory=list)  # (first missing seq, next stored seq)
+    stack: list[bytes] = field(default_factory=list)  # perfect subtrees of the leaves seen, largest first
+    count: int = 0
+    expected_seq: int = 0
+    offset: int = 0  # stored position minus claimed sequence, as last seen
+    prev_hash: bytes = GENESIS_PREV
+    last_claimed: int | None = None
+    structural_from: int | None = None
+    pending: deque[tuple[int, bytes]] = field(default_factory=deque)  # stored nodes, in key order
+    node: tuple[int, bytes] = END  # the stored node being compared
+
+
+def _claims(body: bytes) -> tuple[int | None, bytes | None]:
+    """(seq, prev) named inside an entry read in full; (None, None) if it is malformed."""
+    try:
+        env = loads(body)
+        claimed, named_prev = env["seq"], binascii.a2b_base64(env["prev"], strict_mode=True)
+        if type(claimed) is not int:
+            raise TypeError("seq is not an integer")
+    except Exception:  # malformed: diagnosed later
+        return None, None
+    return claimed, named_prev
+
+
+@dataclass
 class _HeldCheckpoint:
     source: str
     note: str
@@ -262,106 +240,106 @@ class _Verification:
         return [cp for cp in found if cp.checkpoint is not None]
 
     def run(self) -> Report:
-        # The hot loop: locals only, no per-row objects (10^6 entries in a few seconds).
-        gaps: list[tuple[int, int]] = []  # (first missing seq, next stored seq)
-        stack: list[bytes] = []  # perfect subtrees of the leaves seen so far, largest first
-        count = 0
         want = {cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint}
-        roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in want else {}
-        anomalies, node_problems = self.anomalies, self.node_problems
-        sha256, parse, a2b, tail_search = hashlib.sha256, loads, binascii.a2b_base64, ENVELOPE_TAIL.search
-        expected_seq = 0
-        offset = 0  # stored position minus claimed sequence, as last seen
-        prev_hash = GENESIS_PREV
-        last_claimed: int | None = None
-        structural_from: int | None = None
-        pending: deque[tuple[int, bytes]] = deque()  # stored nodes, in key order
-        node_key, node_hash = END
-        for rows, chunk_nodes in _chunks(self.conn):
-            pending.extend(chunk_nodes)
-            if node_key == END[0] and pending:
-                node_key, node_hash = pending.popleft()
-            for seq, body, stored in rows:
-                if type(body) is not bytes:  # SQLite stores whatever raw SQL wrote
-                    body = _as_bytes(body)
-                recomputed = sha256(b"\x00" + body).digest()
-                if seq != expected_seq:  # a hole in the stored sequence is a fact, named here
-                    anomalies.append(expected_seq)
-                    structural_from = _min(structural_from, expected_seq)
-                    prev_hash = b""
-                    gaps.append((expected_seq, seq))
-                if recomputed != stored:
-                    anomalies.append(seq)
-                tail = tail_search(body, len(body) - TAIL_WINDOW)
-                if tail is not None:
-                    claimed, named_prev = int(tail[2]), a2b(tail[1])
-                else:  # not in the shape the append path writes: parse it all
-                    try:
-                        env = parse(body)
-                        claimed, named_prev = env["seq"], a2b(env["prev"], strict_mode=True)
-                        if type(claimed) is not int:
-                            raise TypeError("seq is not an integer")
-                    except Exception:  # malformed: diagnosed below
-                        anomalies.append(seq)
-                        claimed, named_prev = None, None
-                if claimed is not None:
-                    if seq - claimed != offset:
-                        offset = seq - claimed
-                        anomalies.append(seq)
-                        structural_from = _min(structural_from, min(seq, claimed))
-                    last_claimed = claimed
-                if named_prev != prev_hash:
-                    anomalies.append(seq)
-                # Frontier.append, inlined; each completed node is compared with the stored one.
-                # Nodes complete in key order (models.node_id), the order they are streamed in.
-                index, acc, level = count, recomputed, 0
-                while index & 1:
-                    acc = sha256(b"\x01" + stack.pop() + acc).digest()
-                    index >>= 1
-                    level += 1
-                    key = (count << LEVEL_BITS) | level
-                    while node_key < key:  # a stored node no append made: not ours to judge
-                        node_key, node_hash = pending.popleft() if pending else END
-                    if node_key != key:
-                        node_problems.append((level, index, "node-missing"))
-                    else:
-                        if node_hash != acc:
-                            node_problems.append((level, index, "node-mismatch"))
-                        node_key, node_hash = pending.popleft() if pending else END
-                stack.append(acc)
-                count += 1
-                if count in want:
-                    roots[count] = merkle.fold_pieces(stack)
-                prev_hash = recomputed
-                expected_seq = seq + 1
+        scan = _Scan(want, {0: merkle.EMPTY_ROOT} if 0 in want else {})
+        for rows_, chunk_nodes in _chunks(self.conn):
+            made = self._scan(scan, rows_)
+            scan.pending.extend(chunk_nodes)
+            self._compare_nodes(scan, made)
             if self.progress:
-                self.progress(count)
-        for first, after in gaps:
+                self.progress(scan.count)
+        for first, after in scan.gaps:
             what = f"entry {first} is" if after == first + 1 else f"entries {first}-{after - 1} are"
             self.add(first, "entry-deleted", f"{what} missing from the ledger")
             self.explained.add(after)  # the entry after a hole names a missing predecessor
-        size, claimed_size = count, expected_seq
-        if last_claimed is not None:
-            claimed_size = max(size, last_claimed + 1)  # renumbering after a deletion is not truncation
+        size, claimed_size = scan.count, scan.expected_seq
+        if scan.last_claimed is not None:
+            claimed_size = max(size, scan.last_claimed + 1)  # renumbering after a deletion is not truncation
         self._diagnose()
-        self._report_nodes(structural_from)
-        self._check_checkpoints(roots, claimed_size)
+        self._report_nodes(scan.structural_from)
+        self._check_checkpoints(scan.roots, claimed_size)
         if self.progress:
-            self.progress(count)
+            self.progress(scan.count)
         complete = self.complete and len(self.findings) < MAX_FINDINGS
         return Report(size, sorted(self.findings, key=_order), len(self.checkpoints), complete)
+
+    def _scan(self, scan: _Scan, rows_: list[tuple[int, bytes, bytes]]) -> list[tuple[int, int, int, bytes]]:
+        """The hot loop over one chunk: locals only, no per-row objects (10^6 entries in a few
+        seconds). Returns the tree nodes the chunk's leaves complete, in key order."""
+        anomalies, stack, want, roots = self.anomalies, scan.stack, scan.want, scan.roots
+        count, expected_seq, offset, prev_hash = scan.count, scan.expected_seq, scan.offset, scan.prev_hash
+        last_claimed, structural_from = scan.last_claimed, scan.structural_from
+        sha256, a2b, tail_search = hashlib.sha256, binascii.a2b_base64, ENVELOPE_TAIL.search
+        made: list[tuple[int, int, int, bytes]] = []  # (node key, level, index, hash)
+        for seq, body, stored in rows_:
+            if type(body) is not bytes:  # SQLite stores whatever raw SQL wrote
+                body = as_bytes(body)
+            recomputed = sha256(b"\x00" + body).digest()
+            if seq != expected_seq:  # a hole in the stored sequence is a fact, named here
+                anomalies.append(expected_seq)
+                structural_from = _min(structural_from, expected_seq)
+                prev_hash = b""
+                scan.gaps.append((expected_seq, seq))
+            if recomputed != stored:
+                anomalies.append(seq)
+            tail = tail_search(body, len(body) - TAIL_WINDOW)
+            # not in the shape the append path writes: parse it all
+            claimed, named_prev = (int(tail[2]), a2b(tail[1])) if tail is not None else _claims(body)
+            if claimed is None:  # malformed: diagnosed later
+                anomalies.append(seq)
+            else:
+                if seq - claimed != offset:
+                    offset = seq - claimed
+                    anomalies.append(seq)
+                    structural_from = _min(structural_from, min(seq, claimed))
+                last_claimed = claimed
+            if named_prev != prev_hash:
+                anomalies.append(seq)
+            # Frontier.append, inlined; nodes complete in key order (models.node_id).
+            index, acc, level = count, recomputed, 0
+            while index & 1:
+                acc = sha256(b"\x01" + stack.pop() + acc).digest()
+                index >>= 1
+                level += 1
+                made.append(((count << LEVEL_BITS) | level, level, index, acc))
+            stack.append(acc)
+            count += 1
+            if count in want:
+                roots[count] = merkle.fold_pieces(stack)
+            prev_hash = recomputed
+            expected_seq = seq + 1
+        scan.count, scan.expected_seq, scan.offset, scan.prev_hash = count, expected_seq, offset, prev_hash
+        scan.last_claimed, scan.structural_from = last_claimed, structural_from
+        return made
+
+    def _compare_nodes(self, scan: _Scan, made: list[tuple[int, int, int, bytes]]) -> None:
+        """Compare each completed node with the stored one; both come in key order."""
+        pending, problems = scan.pending, self.node_problems
+        node_key, node_hash = scan.node
+        if node_key == END[0] and pending:
+            node_key, node_hash = pending.popleft()
+        for key, level, index, acc in made:
+            while node_key < key:  # a stored node no append made: not ours to judge
+                node_key, node_hash = pending.popleft() if pending else END
+            if node_key != key:
+                problems.append((level, index, "node-missing"))
+            else:
+                if node_hash != acc:
+                    problems.append((level, index, "node-mismatch"))
+                node_key, node_hash = pending.popleft() if pending else END
+        scan.node = (node_key, node_hash)
 
     # -- naming what happened around each anomaly --------------------------------------------
 
     def _diagnose(self) -> None:
         named = {f.seq for f in self.findings} | self.explained
-        for lo, hi in _clusters(sorted(set(self.anomalies))):
+        for lo, hi in clusters(sorted(set(self.anomalies))):
             # a long run of damage is read a window at a time: memory stays bounded
             for start in range(lo, hi + 1, DIAGNOSE_WINDOW):
                 if len(self.findings) >= MAX_FINDINGS:
                     return
                 stop = min(start + DIAGNOSE_WINDOW - 1, hi)
-                window = list(_rows(self.conn, max(start - 3, 0), stop + 4))
+                window = list(rows(self.conn, max(start - 3, 0), stop + 4))
                 found = [f for f in diagnose_window(window, start, stop) if f[0] not in named]
                 for seq, code, message in found:
                     self.add(seq, code, message)
@@ -415,98 +393,3 @@ def _min(a: int | None, b: int) -> int:
 
 def _order(f: Finding) -> tuple[int, str]:
     return (-1 if f.seq is None else f.seq, f.code)
-
-
-def _clusters(points: list[int], gap: int = 3) -> Iterator[tuple[int, int]]:
-    if not points:
-        return
-    lo = hi = points[0]
-    for p in points[1:]:
-        if p - hi > gap:
-            yield lo, hi
-            lo = p
-        hi = p
-    yield lo, hi
-
-
-def diagnose_window(window: list[_Row], lo: int, hi: int) -> list[tuple[int, str, str]]:
-    """Name the changes inside rows ``window`` (stored order) around anomalies in ``[lo, hi]``.
-
-    Decisions, in order: structure (gaps, duplicated or displaced sequence numbers), then
-    content (bytes that no longer hash to what was recorded), then links. Each position is
-    reported at most once.
-    """
-    out: list[tuple[int, str, str]] = []
-    done: set[int] = set()
-
-    def report(seq: int, code: str, message: str) -> None:
-        if seq not in done and lo - 1 <= seq <= hi + 1:
-            done.add(seq)
-            out.append((seq, code, message))
-
-    # 1. gaps in the stored sequence column
-    for a, b in itertools.pairwise(window):
-        for missing in range(a.seq + 1, b.seq):
-            report(missing, "entry-deleted", f"entry {missing} is missing from the ledger")
-            done.add(b.seq)  # its broken link is explained by the deletion
-    # 2. sequence numbers inside the bytes
-    positions = {r.seq for r in window}
-    claims = [r.claimed for r in window]
-    for i, r in enumerate(window):
-        if r.claimed is None or r.claimed == r.seq:
-            continue
-        before = window[i - 1] if i else None
-        if before is not None and before.claimed is not None and r.claimed == before.claimed + 1:
-            continue  # a constant shift continuing a change reported earlier
-        if r.claimed in positions and claims.count(r.claimed) == 1 and r.seq in claims:
-            report(r.seq, "entries-reordered", f"the entry stored at position {r.seq} is entry {r.claimed}")
-            done.add(r.seq + 1)  # the displaced neighbour and its broken link are the same change
-        elif before is not None and before.claimed == r.claimed:
-            # two rows claim the same number: the one the chain does not vouch for was inserted
-            vouched_prev = r.prev == before.prev
-            inserted = before if vouched_prev else r
-            report(inserted.seq, "entry-inserted", f"entry at position {inserted.seq} is not part of the chain")
-            if inserted is before:
-                done.add(r.seq)
-        elif r.claimed > r.seq:
-            report(r.seq, "entry-deleted", f"entry {r.seq} is missing; later entries were renumbered to hide it")
-    # 3. content and links
-    for i, r in enumerate(window):
-        before = window[i - 1] if i else None
-        after = window[i + 1] if i + 1 < len(window) else None
-        explain_after = after is not None and after.seq == r.seq + 1 and after.recomputed == after.stored
-        if r.malformed:
-            report(r.seq, "entry-malformed", f"entry {r.seq} is not a ledger entry: {r.malformed}")
-            if explain_after and after is not None:
-                done.add(after.seq)
-            continue
-        # the link holds if it names the previous entry's hash as recorded or as recomputed
-        # (a changed predecessor is reported on its own)
-        back_bad = before is not None and before.seq == r.seq - 1 and r.prev not in (before.recomputed, before.stored)
-        if r.seq == 0 and r.prev != GENESIS_PREV:
-            back_bad = True
-        changed = r.recomputed != r.stored
-        if (
-            not changed
-            and after is not None
-            and after.seq == r.seq + 1
-            and after.seq not in done
-            and after.prev != r.recomputed
-        ):
-            # the next entry does not vouch for this one; unless the next one was itself
-            # rewritten (its own successor does not vouch for it), this one was.
-            after2 = window[i + 2] if i + 2 < len(window) else None
-            after_rewritten = after.recomputed != after.stored or (
-                after2 is not None and after2.seq == after.seq + 1 and after2.prev != after.recomputed
-            )
-            changed = not after_rewritten
-        if changed:
-            if back_bad:
-                report(r.seq, "link-broken", f"entry {r.seq} was rewritten to name another previous entry")
-            else:
-                report(r.seq, "entry-modified", f"entry {r.seq} was changed after it was recorded")
-            if explain_after and after is not None:
-                done.add(after.seq)  # its link to the changed entry is explained
-        elif back_bad:
-            report(r.seq, "link-broken", f"entry {r.seq} does not name entry {r.seq - 1} as its previous entry")
-    return out

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from tracefood.errors import InvalidParameter
+from tracefood.errors import InvalidParameter, NotInitialised
 from tracefood.ledger.canonical import loads
 from tracefood.web.ledger_ext import get_ledger
 
@@ -48,8 +48,12 @@ def openapi() -> Response:
 
 @api.get("/ledger/checkpoint")
 def checkpoint() -> Response:
-    """The latest signed checkpoint (C2SP signed note), signing a new one if the tree grew."""
-    return _text(get_ledger().checkpoint().note)
+    """The latest signed checkpoint (C2SP signed note). Only read: every write that grows the
+    tree signs its checkpoint before it commits, so this one covers every committed entry."""
+    signed = get_ledger().latest_checkpoint()
+    if signed is None:
+        raise NotInitialised("no checkpoint has been signed yet: run `tracefood checkpoint`")
+    return _text(signed.note)
 
 
 @api.get("/ledger/key")
