@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, or_, select
 
-from tracefood.chain.projections import EventContext, State
+from tracefood.chain.projections import EventContext, UnitOfWork, apply_event
 from tracefood.chain.registry import Actor, Forbidden
 from tracefood.chain.tables import events, locations, parties, products
 from tracefood.epcis import cbv, readable
@@ -292,66 +292,84 @@ class EventStore:
         declared: set[str],
     ) -> dict[str, EventReceipt]:
         all_facts = [p.facts for p in fresh if p.facts is not None]
-        location_party, product_of_gtin = registry
         conn = w.conn
-        state = State(conn)
-        state.load(o.ident.key for f in all_facts for o in f.objects)
-        size = seq = tree.size(conn)
-        errors: list[dict[str, str]] = []
-        for p in fresh:
-            assert p.facts is not None
-            ctx = EventContext(
-                seq,
-                actor.party_id,
-                strict,
-                location_party,
-                product_of_gtin,
-                carrier_role=actor.role == "carrier",
-                inspector=actor.role == "inspector",
-                lenient=p.lenient,
-                hash_id=p.hash_id,
-                declared=p.hash_id in declared,
-            )
-            try:
-                state.apply(p.facts, ctx)
-                p.repairs.extend(lenient_import.Repair(*note) for note in ctx.notes)
-            except EventError as exc:
-                errors.append({"field": p.field(exc.field), "reason": exc.reason})
-                if len(errors) >= MAX_ERRORS:
-                    break
-            seq += 1
-        _raise(errors, "events contradict the ledger")
-        items = []
-        for p in fresh:
-            if p.source == "api":  # built by readable.to_epcis: no float or Decimal inside
-                stored, decimals = p.event, readable.decimal_paths(p.event)
-            else:
-                stored, decimals = freeze(p.event)
-            payload: dict[str, Any] = {"epcis": stored, "hash_id": p.hash_id, "source": p.source}
-            if decimals:
-                payload["decimals"] = decimals
-            if p.kind:
-                payload["kind"] = p.kind
-            if p.context is not None and p.context != readable.CONTEXT:
-                payload["context"] = freeze(p.context)[0]
-            if p.lenient:
-                payload["lenient"] = True
-            if p.opaque:
-                payload["opaque_ids"] = sorted(p.opaque)
-            if p.repairs:
-                payload["repairs"] = [r.to_json() for r in p.repairs]
-            items.append(NewEntry(payload, p.entry_id, ENTRY_KIND, actor.party_id))
+        unit = UnitOfWork(conn)
+        unit.load(o.ident.key for f in all_facts for o in f.objects)
+        size = tree.size(conn)
+        _project(unit, fresh, actor, strict, registry, declared, size)
+        items = [_entry(p, actor.party_id) for p in fresh]
         appended = w.append(items, fresh=True, size=size)
         out: dict[str, EventReceipt] = {}
         for p, receipt in zip(fresh, appended, strict=True):
             f = p.facts
             assert f is not None
-            state.add_event(receipt.seq, p.event["eventID"], p.hash_id, p.kind, f, actor.party_id, receipt.recorded)
+            unit.add_event(receipt.seq, p.event["eventID"], p.hash_id, p.kind, f, actor.party_id, receipt.recorded)
             out[p.entry_id] = EventReceipt(
                 receipt.seq, p.event["eventID"], p.hash_id, receipt.leaf_hash, receipt.recorded, True
             )
-        state.flush()
+        unit.flush()
         return out
+
+
+def _project(
+    unit: UnitOfWork,
+    fresh: list[Pending],
+    actor: Actor,
+    strict: bool,
+    registry: tuple[dict[str, str], dict[str, str]],
+    declared: set[str],
+    seq: int,
+) -> None:
+    """Apply each event to the projections, as the entry at ``seq``, ``seq + 1``... it is about
+    to become; every contradiction is collected (up to :data:`MAX_ERRORS`) and raised at once."""
+    location_party, product_of_gtin = registry
+    errors: list[dict[str, str]] = []
+    for p in fresh:
+        assert p.facts is not None
+        ctx = EventContext(
+            seq,
+            actor.party_id,
+            strict,
+            location_party,
+            product_of_gtin,
+            carrier_role=actor.role == "carrier",
+            inspector=actor.role == "inspector",
+            lenient=p.lenient,
+            hash_id=p.hash_id,
+            declared=p.hash_id in declared,
+        )
+        try:
+            apply_event(unit, p.facts, ctx)
+            p.repairs.extend(lenient_import.Repair(*note) for note in ctx.notes)
+        except EventError as exc:
+            errors.append({"field": p.field(exc.field), "reason": exc.reason})
+            if len(errors) >= MAX_ERRORS:
+                break
+        seq += 1
+    _raise(errors, "events contradict the ledger")
+
+
+def _entry(p: Pending, party: str | None) -> NewEntry:
+    """The ledger entry of an event: the EPCIS event as stored and what the ledger must keep
+    beside it (its hash ID, source, readable kind, context, repairs)."""
+    if p.source == "api":  # built by readable.to_epcis: no float or Decimal inside
+        stored, decimals = p.event, readable.decimal_paths(p.event)
+    else:
+        stored, decimals = freeze(p.event)
+    payload: dict[str, Any] = {"epcis": stored, "hash_id": p.hash_id, "source": p.source}
+    if decimals:
+        payload["decimals"] = decimals
+    if p.kind:
+        payload["kind"] = p.kind
+    if p.context is not None and p.context != readable.CONTEXT:
+        payload["context"] = freeze(p.context)[0]
+    if p.lenient:
+        payload["lenient"] = True
+    if p.opaque:
+        payload["opaque_ids"] = sorted(p.opaque)
+    if p.repairs:
+        payload["repairs"] = [r.to_json() for r in p.repairs]
+    return NewEntry(payload, p.entry_id, ENTRY_KIND, party)
 
 
 class _RegistryLookup:

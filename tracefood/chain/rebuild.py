@@ -1,7 +1,7 @@
 """Rebuild the projections from the ledger alone, and compare them with what is stored.
 
 Runs inside one write transaction (appends wait): the projection tables are emptied, every event
-entry is replayed through the same :class:`~tracefood.chain.projections.State` code that
+entry is replayed through the same :mod:`~tracefood.chain.projections` rules that
 recorded it, the result is compared row by row with the stored rows, and the transaction is
 rolled back unless ``commit`` is set. The replay checks nothing (the events were checked when
 they were recorded); the registry tells which party operates each location, as it does now.
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from tracefood.chain.projections import EventContext, State, rows_of
+from tracefood.chain.projections import EventContext, UnitOfWork, apply_event, rows_of
 from tracefood.chain.tables import PROJECTION_TABLES, locations, lots, products, recall_lots
 from tracefood.epcis.events import ENTRY_KIND, facts
 from tracefood.ledger import db
@@ -86,8 +86,8 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
             if envelope.get("kind") == ENTRY_KIND:
                 payload = envelope["payload"]
                 batch.append((int(row.seq), envelope, payload, facts(payload["epcis"], payload.get("opaque_ids", ()))))
-        state = State(conn)
-        state.load(o.ident.key for *_, f in batch for o in f.objects)
+        unit = UnitOfWork(conn)
+        unit.load(o.ident.key for *_, f in batch for o in f.objects)
         for seq, envelope, payload, f in batch:
             ctx = EventContext(
                 seq,
@@ -102,9 +102,9 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
             )
             if f.correction:
                 declared.add(payload["hash_id"])
-            state.apply(f, ctx)
+            apply_event(unit, f, ctx)
             epcis = payload["epcis"]
-            state.add_event(
+            unit.add_event(
                 seq,
                 epcis["eventID"],
                 payload["hash_id"],
@@ -113,7 +113,7 @@ def _replay(conn: Connection, progress: Callable[[int], None] | None) -> int:
                 envelope["party"],
                 envelope["recorded"],
             )
-        state.flush()
+        unit.flush()
         count += len(batch)
         last = int(rows[-1].seq)
         if progress:
