@@ -90,6 +90,13 @@ class Instance:
             ledger = self.ledger
         return ledger
 
+    def ledger_signer(self) -> Signer:
+        """The ledger's signing key, for what the ledger signs besides checkpoints (the trust list)."""
+        signer = self.signing_ledger().signer
+        if signer is None:  # signing_ledger() has refused a missing or unusable key already
+            raise LedgerKeyError(f"no ledger key at {self.settings.ledger_key_file}: run `tracefood init`")
+        return signer
+
     def check_ledger_key(self) -> None:
         """Refuse now, not at the first request, a key file that exists but cannot be used."""
         if self.settings.ledger_key_file.exists():

@@ -12,7 +12,7 @@ from tests.factories import World, gtin, harvest, receive, ship, t
 from tracefood.chain import access
 from tracefood.chain.registry import Actor, Forbidden
 from tracefood.chain.tables import lots
-from tracefood.epcis.identifiers import lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.errors import InvalidParameter, NotFound, TraceFoodError
 
 ROMAINE = gtin("0754000100011")

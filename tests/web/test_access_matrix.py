@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import World, gtin, harvest, ship
 from tests.web.test_pages import sign_in
-from tracefood.epcis.identifiers import lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
 
 ROMAINE = gtin("0754000100011")
 HELD, OTHER = lot_uri(ROMAINE, "HELD-1"), lot_uri(ROMAINE, "OTHER-1")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from tracefood.chain.capture import stored_event
 from tracefood.chain.tables import events
-from tracefood.epcis.event_hash import namespaces_from_context
+from tracefood.epcis.prehash import namespaces_from_context
 from tracefood.epcis.readable import CONTEXT
 from tracefood.ledger import db
 from tracefood.ledger.models import entries

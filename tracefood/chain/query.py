@@ -82,7 +82,7 @@ from tracefood.chain.export import EPCIS_CONTEXT, export_document
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, lot_events, lots
 from tracefood.epcis import cbv
-from tracefood.epcis.event_hash import canonical_gs1_uri
+from tracefood.epcis.canonical_ids import canonical_gs1_uri
 from tracefood.epcis.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
 from tracefood.errors import InvalidParameter, NotFound
 from tracefood.ledger import db

@@ -22,7 +22,9 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from tracefood.chain import access
 from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit
-from tracefood.epcis.identifiers import IdentifierError, check_gln, check_gtin, check_premises, gln_uri
+from tracefood.epcis.gs1_keys import check_gln, check_gtin, gln_uri
+from tracefood.epcis.identifiers import IdentifierError
+from tracefood.epcis.premises import check_premises
 from tracefood.errors import Conflict, InvalidEntry, NotFound, TraceFoodError
 from tracefood.ledger import db
 

@@ -18,9 +18,11 @@ from tracefood.chain.registry import OPERATOR
 from tracefood.cli.common import echo_json, handle_errors, pass_instance
 from tracefood.errors import InvalidParameter
 from tracefood.instance import Instance
+from tracefood.labels import printed, qr
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
+from tracefood.labels import trust as label_trust
 
 FETCH_TIMEOUT = 30
 MAX_TRUST_LIST = 256 * 1024 * 1024
@@ -70,12 +72,12 @@ def issue(instance: Instance, identifier: str, party: str | None, fmt: str | Non
     )
     if output is not None:
         if fmt == "pdf" and layout in ("letter", "a4"):
-            data = label_render.render_sheet([(issued.url, _text_of(issued))], layout=layout, ec=issued.ec)
+            data = printed.render_sheet([(issued.url, _text_of(issued))], layout=layout, ec=issued.ec)
         else:
             data = label_render.render(issued.url, fmt, _text_of(issued), ec=issued.ec, layout=layout)
         output.write_bytes(data)
     if as_json:
-        version, level = label_render.qr_info(issued.url, issued.ec)
+        version, level = qr.qr_info(issued.url, issued.ec)
         echo_json(issued.to_json() | {"qr": {"version": version, "ec": level}, "file": str(output) if output else None})
     else:
         click.echo(issued.url)
@@ -111,7 +113,7 @@ def verify(instance: Instance, label: str, trust_file: Path | None, ledger_key: 
                 "(which pins the key on first use), or give --ledger-key / TRACEFOOD_TRUSTED_LEDGER_KEY "
                 "(the text of /api/v1/ledger/key); a list checked only against the key inside it proves nothing",
             )
-        trust: labels.Trust = labels.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
+        trust: label_trust.Trust = label_trust.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
         verdict = labels.verify(label, trust, source="trust-list")
     else:
         verdict = labels.verify(label, label_store.DbTrust(instance.ledger.engine))
@@ -126,7 +128,7 @@ def _label_url(label: str) -> str:
     """A label's URL as given, or read from the QR code in an image file."""
     path = Path(label)
     if "://" not in label and path.is_file():
-        codes = label_render.decode_image(path.read_bytes())
+        codes = qr.decode_image(path.read_bytes())
         if not codes:
             raise InvalidParameter("LABEL", f"no readable QR code in {path}")
         return codes[0]
@@ -187,7 +189,7 @@ def fetch(instance: Instance, url: str, output: Path, ledger_key: str | None) ->
     """Download the signed trust list from a TraceFood server for offline verification."""
     text = _download(url)
     pinned = instance.trusted_ledger_key(ledger_key)
-    trust = labels.TrustList.open(text, pinned=pinned)
+    trust = label_trust.TrustList.open(text, pinned=pinned)
     output.write_text(text, encoding="utf-8")
     doc = trust.document
     pin = ""

@@ -69,13 +69,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-# re-exported for callers outside this package (chain.query, chain.export): import them from
-# tracefood.epcis.canonical_ids and tracefood.epcis.prehash instead
-from tracefood.epcis.canonical_ids import canonical_gs1_uri as canonical_gs1_uri
-from tracefood.epcis.prehash import namespaces_from_context as namespaces_from_context
 from tracefood.epcis.prehash import prehash_string
 
-__all__ = ["CBV_VERSION", "canonical_gs1_uri", "event_hash_id", "namespaces_from_context"]
+__all__ = ["CBV_VERSION", "event_hash_id"]
 
 CBV_VERSION = "CBV2.0"
 

@@ -58,30 +58,18 @@ from tracefood.epcis.gs1_keys import (
     with_check_digit,
 )
 
-# re-exported for callers outside this package (chain.registry, web.api.labels, web.pages.inspector);
-# the key checks and builders live in gs1_keys and premises: import them from there.
-from tracefood.epcis.gs1_keys import sscc_uri as sscc_uri
-from tracefood.epcis.premises import check_premises as check_premises
-
 __all__ = [
     "DigitalLink",
     "Ident",
     "IdentKind",
     "IdentifierError",
     "UnsupportedIdentifier",
-    "check_gln",
-    "check_gtin",
-    "check_premises",
-    "check_sscc",
     "element_string",
-    "gln_uri",
     "gs1_check_digit",
-    "lot_uri",
     "opaque_ident",
     "parse_digital_link",
     "parse_id",
     "parse_lookup_id",
-    "sscc_uri",
 ]
 
 

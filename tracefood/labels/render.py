@@ -14,16 +14,9 @@ One entry point, :func:`render`, for every format; the work is done by two modul
 from __future__ import annotations
 
 from tracefood.labels.printed import LAYOUTS, LabelText, labels_per_page, pdf, zpl
-from tracefood.labels.printed import render_sheet as render_sheet  # re-exported for callers outside this package
 from tracefood.labels.qr import RenderError, png, qr_symbol, svg
-from tracefood.labels.qr import decode_image as decode_image  # re-exported for callers outside this package
-from tracefood.labels.qr import qr_info as qr_info  # re-exported for callers outside this package
 
-# LAYOUTS, LabelText and RenderError belong to render()'s signature and stay exported. Re-exported
-# for callers outside this package (web.api.labels, cli.labels, which reach them as
-# ``render.<name>``): decode_image, qr_info, render_sheet; they live in tracefood.labels.qr and
-# tracefood.labels.printed: drop them here once the callers import from there.
-__all__ = ["FORMATS", "LAYOUTS", "LabelText", "RenderError", "decode_image", "qr_info", "render", "render_sheet"]
+__all__ = ["FORMATS", "LAYOUTS", "LabelText", "RenderError", "render"]
 
 FORMATS = ("png", "svg", "pdf", "zpl")
 

@@ -35,42 +35,20 @@ from tracefood.epcis.digital_link import IdentifierError, parse_digital_link
 from tracefood.epcis.gs1_keys import GS1_RESOLVER, lot_uri, sscc_uri
 from tracefood.errors import TraceFoodError
 from tracefood.labels.keys import KID_LENGTH, b64url, b64url_decode
-from tracefood.labels.keys import jwk as jwk  # re-exported for callers outside this package
-from tracefood.labels.keys import key_id as key_id  # re-exported for callers outside this package
-from tracefood.labels.keys import raw_public as raw_public  # re-exported for callers outside this package
 from tracefood.labels.trust import SIG_PREFIX, KeyRecord, SubjectRecord, Trust
-from tracefood.labels.trust import Issued as Issued  # re-exported for callers outside this package
-from tracefood.labels.trust import TrustList as TrustList  # re-exported for callers outside this package
-from tracefood.labels.trust import build_trust_list as build_trust_list  # re-exported for callers outside this package
 
-# re-exported for callers outside this package (labels.store, web.api.labels, cli.labels, which
-# reach them as ``signing.<name>``): KID_LENGTH, SIG_PREFIX, Issued, KeyRecord, SubjectRecord,
-# Trust, TrustList, b64url, build_trust_list, jwk, key_id, raw_public. They live in
-# tracefood.labels.keys and tracefood.labels.trust; drop them here once the callers import from there.
 __all__ = [
-    "KID_LENGTH",
     "REASONS",
     "SIG_LENGTH",
-    "SIG_PREFIX",
     "VERSION",
-    "Issued",
-    "KeyRecord",
     "LabelError",
     "LabelParts",
     "Refused",
     "Subject",
-    "SubjectRecord",
-    "Trust",
-    "TrustList",
     "Verdict",
-    "b64url",
-    "build_trust_list",
     "canonical_base",
     "check_attributes",
-    "jwk",
-    "key_id",
     "parse",
-    "raw_public",
     "sign",
     "signed_message",
     "subject_of",

@@ -49,8 +49,11 @@ from tracefood.chain.tables import (
 from tracefood.epcis.digital_link import parse_digital_link
 from tracefood.epcis.identifiers import IdentifierError, parse_lookup_id
 from tracefood.errors import Conflict, LedgerKeyError, NotFound
+from tracefood.labels import keys as label_keys_codec
 from tracefood.labels import signing as labels
-from tracefood.labels.signing import Issued, KeyRecord, LabelError, Subject, SubjectRecord
+from tracefood.labels import trust
+from tracefood.labels.signing import LabelError, Subject
+from tracefood.labels.trust import Issued, KeyRecord, SubjectRecord
 from tracefood.ledger import db, tree
 from tracefood.ledger.models import entries
 from tracefood.ledger.note import Signer
@@ -150,8 +153,8 @@ class LabelKeys:
         if conn.execute(select(parties.c.id).where(parties.c.id == party_id)).first() is None:
             raise NotFound(f"no party {party_id}", errors=[{"field": "party", "reason": "unknown party"}])
         private = Ed25519PrivateKey.generate()
-        public = labels.raw_public(private.public_key())
-        kid = labels.key_id(public)
+        public = label_keys_codec.raw_public(private.public_key())
+        kid = label_keys_codec.key_id(public)
         if conn.execute(select(label_keys.c.kid).where(label_keys.c.kid == kid)).first() is not None:
             raise Conflict(f"key id {kid} collides with an existing key; try again")  # 2^-72
         row = {
@@ -162,7 +165,7 @@ class LabelKeys:
             "created_at": _now(),
         }
         conn.execute(insert(label_keys).values(**row))
-        shown = {"kid": kid, "party": party_id, "x": labels.b64url(public)}
+        shown = {"kid": kid, "party": party_id, "x": label_keys_codec.b64url(public)}
         _audit(conn, actor, "label_key", kid, "create", None, shown)
         return self._json(conn, kid)
 
@@ -240,7 +243,7 @@ class LabelKeys:
         record = key_record(conn, kid)
         assert record is not None
         state = "revoked" if record.revoked_at else "retired" if record.retired_at else "active"
-        return record.to_json() | {"state": state, "jwk": labels.jwk(record.kid, record.public_key)}
+        return record.to_json() | {"state": state, "jwk": label_keys_codec.jwk(record.kid, record.public_key)}
 
 
 def _may_manage(actor: Actor, party_id: str) -> None:
@@ -459,7 +462,7 @@ def issue(
                 party_id=signer,
                 kid=kid,
                 subject=subject.key,
-                sig_prefix=signature[: labels.SIG_PREFIX],
+                sig_prefix=signature[: trust.SIG_PREFIX],
                 url=url,
                 ec=ec,
             )
@@ -526,7 +529,7 @@ def trust_list(engine: Engine, signer: Signer, *, base_url: str, hours: float) -
                 )
             )
         ]
-    return labels.build_trust_list(
+    return trust.build_trust_list(
         issuer=signer.name,
         base_url=base_url,
         ledger_key=signer.verifier.encode(),
@@ -556,7 +559,7 @@ def jwks(engine: Engine) -> dict[str, Any]:
         keys = all_keys(conn)
     return {
         "keys": [
-            labels.jwk(k.kid, k.public_key, tf_party=k.party_id, tf_party_name=k.party_name,
+            label_keys_codec.jwk(k.kid, k.public_key, tf_party=k.party_id, tf_party_name=k.party_name,
                        tf_created_at=k.created_at, tf_retired_at=k.retired_at)
             for k in keys
             if not k.revoked_at

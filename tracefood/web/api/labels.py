@@ -11,14 +11,17 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from tracefood.chain import access
 from tracefood.chain.registry import Actor, Forbidden
-from tracefood.epcis.identifiers import IdentifierError, lot_uri
+from tracefood.epcis.gs1_keys import lot_uri
+from tracefood.epcis.identifiers import IdentifierError
 from tracefood.errors import InvalidEntry, InvalidParameter
+from tracefood.labels import keys as label_keys_codec
+from tracefood.labels import printed, qr
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
 from tracefood.web.api.events import json_body
 from tracefood.web.auth import require
-from tracefood.web.ledger_ext import get_label_keys, get_ledger, get_settings
+from tracefood.web.ledger_ext import get_instance, get_label_keys, get_ledger, get_settings
 
 labels_api = Blueprint("labels_api", __name__)
 
@@ -79,7 +82,7 @@ def label_text(issued: label_store.IssuedLabel) -> label_render.LabelText:
 def label_file(issued: label_store.IssuedLabel, fmt: str, layout: str) -> Response:
     """The rendered label as a download, its URL in the ``Label-URL`` header."""
     if fmt == "pdf" and layout in ("letter", "a4"):
-        data = label_render.render_sheet([(issued.url, label_text(issued))], layout=layout, ec=issued.ec)
+        data = printed.render_sheet([(issued.url, label_text(issued))], layout=layout, ec=issued.ec)
     else:
         data = label_render.render(issued.url, fmt, label_text(issued), ec=issued.ec, layout=layout)
     name = (issued.subject.lot or issued.subject.sscc or "label").replace('"', "")
@@ -132,7 +135,7 @@ def post_label() -> Any:
         response = label_file(issued, fmt, layout)
         response.status_code = 201
         return response
-    version, ec = label_render.qr_info(issued.url, issued.ec)
+    version, ec = qr.qr_info(issued.url, issued.ec)
     return jsonify(issued.to_json() | {"qr": {"version": version, "ec": ec, "characters": len(issued.url)}}), 201
 
 
@@ -188,8 +191,8 @@ def create_key() -> Any:
 def revoke_key(kid: str) -> Any:
     """Revoke a label key: labels it signed stop verifying, with the reason given."""
     actor = require(*access.ISSUES_LABELS)
-    if len(kid) != labels.KID_LENGTH:
-        raise InvalidParameter("kid", f"must be {labels.KID_LENGTH} base64url characters")
+    if len(kid) != label_keys_codec.KID_LENGTH:
+        raise InvalidParameter("kid", f"must be {label_keys_codec.KID_LENGTH} base64url characters")
     reason = _field(json_body(), "reason", required=True, limit=200)
     assert reason is not None
     return jsonify(get_label_keys().revoke(kid, reason, actor))
@@ -216,7 +219,9 @@ def trust_list() -> Response:
     with _trust_lock:
         cached = _trust_cache.get(key)
         if cached is None or now - cached[0] > TRUST_LIST_CACHE_SECONDS:
-            note = label_store.trust_list(ledger.engine, ledger.signer, base_url=base_url(), hours=hours)
+            note = label_store.trust_list(
+                ledger.engine, get_instance().ledger_signer(), base_url=base_url(), hours=hours
+            )
             cached = (now, note)
             _trust_cache.clear()
             _trust_cache[key] = cached

@@ -25,7 +25,7 @@ from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, parties
 from tracefood.epcis.digital_link import IdentifierError
 from tracefood.epcis.events import format_micro
-from tracefood.epcis.identifiers import check_gtin, check_sscc, lot_uri, sscc_uri
+from tracefood.epcis.gs1_keys import check_gtin, check_sscc, lot_uri, sscc_uri
 from tracefood.errors import InvalidParameter, NotFound, TraceFoodError
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
