@@ -60,6 +60,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
+from tracefood.errors import RenderError  # noqa: E402
 from tracefood.labels import printed, qr  # noqa: E402 (after the path fix above)
 from tracefood.labels import render as lr  # noqa: E402
 
@@ -495,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = args.url or typical_url()
     try:
         version, ec = qr.qr_info(url)
-    except qr.RenderError as exc:
+    except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx = Context(url=url, text=TYPICAL_TEXT, seconds=args.seconds, quick=args.quick,

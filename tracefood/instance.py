@@ -31,11 +31,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from tracefood.config import Settings
-from tracefood.errors import InvalidParameter, LedgerKeyError
+from tracefood.errors import InvalidParameter, LedgerKeyError, NoteError
 from tracefood.labels.store import LabelKeys, ensure_master, load_master
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import ensure_key, load_key
-from tracefood.ledger.note import NoteError, Signer, Verifier
+from tracefood.ledger.note import Signer, Verifier
 
 SECRET_BYTES = 32
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from tests.factories import World, gtin, harvest, receive, ship, t
 from tracefood.chain import access
-from tracefood.chain.registry import Actor, Forbidden
+from tracefood.chain.registry import Actor
 from tracefood.chain.tables import lots
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.errors import InvalidParameter, NotFound, TraceFoodError
+from tracefood.errors import Forbidden, InvalidParameter, NotFound, TraceFoodError
 
 ROMAINE = gtin("0754000100011")
 A1, P1, T1 = (lot_uri(ROMAINE, code) for code in ("A1", "P1", "T1"))

@@ -19,10 +19,9 @@ from tracefood.chain import lots as lots_view
 from tracefood.chain import recalls, trace
 from tracefood.chain.export import export_document
 from tracefood.chain.rebuild import rebuild
-from tracefood.chain.registry import Forbidden
 from tracefood.chain.tables import shipments
 from tracefood.epcis.gs1_keys import gln_uri, lot_uri
-from tracefood.errors import InvalidEntry, NotFound
+from tracefood.errors import Forbidden, InvalidEntry, NotFound
 
 
 def declare_erroneous(world: World, party: str, seq: int) -> None:

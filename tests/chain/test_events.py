@@ -16,13 +16,12 @@ from tracefood.chain import lots as lots_view
 from tracefood.chain.capture import stored_event
 from tracefood.chain.export import export_document
 from tracefood.chain.rebuild import rebuild
-from tracefood.chain.registry import Forbidden
 from tracefood.chain.tables import lot_links, stock
 from tracefood.epcis.event_hash import event_hash_id
 from tracefood.epcis.gs1_keys import gln_uri, lot_uri
 from tracefood.epcis.readable import CONTEXT
 from tracefood.epcis.validate import check_document
-from tracefood.errors import Conflict, InvalidEntry
+from tracefood.errors import Conflict, Forbidden, InvalidEntry
 
 ROMAINE = lot_uri(PRODUCTS[0]["gtin"], "A1")
 BAD_CHECK_DIGIT = f"https://id.gs1.org/01/{PRODUCTS[0]['gtin'][:-1]}{(int(PRODUCTS[0]['gtin'][-1]) + 1) % 10}/10/A1"

@@ -31,11 +31,11 @@ import pytest
 from tests.conftest import VECTORS
 from tracefood.chain import trace
 from tracefood.chain.capture import EventReceipt, EventStore
-from tracefood.chain.query import QueryParameterException, known_keys, parse_query, run_query
+from tracefood.chain.query import known_keys, parse_query, run_query
 from tracefood.chain.rebuild import rebuild
 from tracefood.chain.registry import OPERATOR, Actor, Registry
 from tracefood.epcis.events import parse_json_number
-from tracefood.errors import InvalidEntry, NotFound
+from tracefood.errors import InvalidEntry, NotFound, QueryParameterException
 from tracefood.ledger import Ledger
 
 GDST = VECTORS / "epcis" / "gdst-traceback"

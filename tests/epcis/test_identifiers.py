@@ -18,16 +18,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import VECTORS
 from tracefood.epcis.canonical_ids import canonical_gs1_uri
-from tracefood.epcis.digital_link import (
-    DigitalLink,
-    IdentifierError,
-    element_string,
-    gs1_check_digit,
-    parse_digital_link,
-)
+from tracefood.epcis.digital_link import DigitalLink, element_string, gs1_check_digit, parse_digital_link
 from tracefood.epcis.gs1_keys import check_gln, check_gtin, check_sscc, gln_uri, lot_uri, pgln_uri, sscc_uri
 from tracefood.epcis.identifiers import Ident, parse_id
 from tracefood.epcis.premises import check_premises
+from tracefood.errors import IdentifierError
 
 DL_CASES: list[dict[str, Any]] = json.loads((VECTORS / "digital-link-parse.json").read_text(encoding="utf-8"))["cases"]
 

@@ -27,10 +27,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tracefood.errors import TraceFoodError
+from tracefood.errors import RenderError, TraceFoodError
 from tracefood.labels import printed, qr
 from tracefood.labels.printed import LabelText, render_sheet
-from tracefood.labels.qr import RenderError, decode_image, qr_info
+from tracefood.labels.qr import decode_image, qr_info
 from tracefood.labels.render import FORMATS, render
 
 REQUIRED = os.environ.get("TRACEFOOD_REQUIRE_BROWSER") == "1"

@@ -18,17 +18,16 @@ from tests.conftest import VECTORS
 from tests.epcis.test_identifiers import DL_DEVIATIONS
 from tests.factories import PALLET, World, build_world, gtin, harvest, receive, ship, t
 from tests.labelkit import forgeries, recall_document
-from tracefood.chain.registry import OPERATOR, Forbidden
+from tracefood.chain.registry import OPERATOR
 from tracefood.chain.tables import label_issuances, label_keys
 from tracefood.epcis.digital_link import element_string, parse_digital_link
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.errors import Conflict, LedgerKeyError, NotFound
+from tracefood.errors import Conflict, Forbidden, LabelError, LedgerKeyError, NotFound, TrustListError
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
 from tracefood.labels.keys import KID_LENGTH, b64url_decode
-from tracefood.labels.signing import LabelError
 from tracefood.labels.store import LabelKeys
-from tracefood.labels.trust import Trust, TrustList, TrustListError, build_trust_list
+from tracefood.labels.trust import Trust, TrustList, build_trust_list
 from tracefood.ledger import Ledger
 from tracefood.ledger.note import Signer
 

@@ -18,7 +18,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracefood.ledger.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes, loads
+from tracefood.errors import CanonicalError
+from tracefood.ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, loads
 
 # Characters from every region that matters, in equal measure: ASCII (controls included), the
 # BMP below the surrogates, U+E000..U+FFFF (which sort *after* surrogate pairs in UTF-16 but

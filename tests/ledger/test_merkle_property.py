@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import all_nodes
+from tracefood.errors import ProofError
 from tracefood.ledger import Ledger, NewEntry, db, merkle, tree
-from tracefood.ledger.merkle import ProofError
 
 N_MAX = 100
 

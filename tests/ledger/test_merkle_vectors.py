@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from sqlalchemy import Connection, insert
 
 from tests.conftest import VECTORS, all_nodes
+from tracefood.errors import ProofError
 from tracefood.ledger import db, merkle, tree
-from tracefood.ledger.merkle import ProofError
 from tracefood.ledger.models import entries
 
 TD = VECTORS / "merkle" / "transparency-dev"

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import VECTORS
+from tracefood.errors import NoteError
 from tracefood.ledger import note
-from tracefood.ledger.note import Checkpoint, NoteError, Signer, Verifier
+from tracefood.ledger.note import Checkpoint, Signer, Verifier
 
 KNOWN = json.loads((VECTORS / "signed-note" / "known-answers.json").read_text())["cases"]
 ORIGIN = "example.com/ledger"

@@ -47,11 +47,11 @@ from typing import TYPE_CHECKING, Any, Final
 from sqlalchemy import ColumnElement, Connection, Select, exists, false, or_, select, union
 
 from tracefood.chain.tables import lots, shipments, stock
-from tracefood.epcis.identifiers import IdentifierError, opaque_ident, parse_lookup_id
-from tracefood.errors import InvalidParameter, NotFound
+from tracefood.epcis.identifiers import opaque_ident, parse_lookup_id
+from tracefood.errors import Forbidden, IdentifierError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from tracefood.chain.registry import Actor, Forbidden
+    from tracefood.chain.registry import Actor
 
 ROLES: Final = ("producer", "carrier", "inspector", "recall_officer", "admin")
 """Every role a token may have. The sets below are tuples, in a fixed order, so that a refusal
@@ -176,16 +176,9 @@ def resolve_lot(conn: Connection, identifier: str, actor: Actor | None = None, *
     return row
 
 
-def _forbidden(detail: str, **extra: Any) -> Forbidden:
-    # Imported here: the registry imports the role sets from this module.
-    from tracefood.chain.registry import Forbidden
-
-    return Forbidden(detail, **extra)
-
-
 def forbidden_lot(key: str, field: str = "id") -> Forbidden:
     """The answer to a party asking for a lot it may not see."""
-    return _forbidden(
+    return Forbidden(
         f"your party has no part in {key}: it did not produce, hold, ship, receive or carry it",
         errors=[{"field": field, "reason": "not visible to your party"}],
     )
@@ -197,5 +190,5 @@ def may_list_party(actor: Actor, party_id: str | None) -> str | None:
     if actor.role in READS_EVERY_LOT:
         return party_id
     if actor.party_id is None or party_id not in (None, actor.party_id):
-        raise _forbidden("you can list your own lots only")
+        raise Forbidden("you can list your own lots only")
     return actor.party_id

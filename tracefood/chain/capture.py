@@ -25,22 +25,23 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, or_, select
 
+from tracefood import utc
+from tracefood.chain import access
 from tracefood.chain.projections import EventContext, UnitOfWork, apply_event
-from tracefood.chain.registry import Actor, Forbidden
+from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, locations, parties, products
 from tracefood.epcis import cbv, readable
 from tracefood.epcis import lenient as lenient_import
 from tracefood.epcis.event_hash import event_hash_id
-from tracefood.epcis.events import ENTRY_KIND, EventError, Facts, facts, freeze, thaw
+from tracefood.epcis.events import ENTRY_KIND, Facts, facts, freeze, thaw
 from tracefood.epcis.validate import check_document, document_events
-from tracefood.errors import Conflict, InvalidEntry
+from tracefood.errors import Conflict, EventError, Forbidden, InvalidEntry
 from tracefood.ledger import tree
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.ledger import Ledger, NewEntry, Write, b64
 from tracefood.ledger.models import entries
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-WRITERS = {"producer", "carrier", "inspector"}
 ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}
 """Readable event kinds each restricted role may record (producers: all)."""
 ROLE_STEPS = {"carrier": {"departing", "arriving", "transporting"}, "inspector": {"inspecting"}}
@@ -191,7 +192,7 @@ class EventStore:
         """A recall event (ObjectEvent OBSERVE, bizStep holding, disposition recalled, built by
         ``recalls``) of a recall officer or an admin, checked: the caller records it with
         :meth:`commit_in` in its ``Ledger.write``, its own rows landing with the entry or not at all."""
-        if actor.role not in ("recall_officer", "admin") or actor.party_id is None:
+        if actor.role not in access.RUNS_RECALLS or actor.party_id is None:
             raise Forbidden(f"a {actor.role} cannot issue recalls")
         pending = [Pending("", event, readable.CONTEXT, "recall", "recall")]
         return self._identify(pending, actor, strict=False, now=None)
@@ -200,7 +201,7 @@ class EventStore:
 
     @staticmethod
     def _may_write(actor: Actor, kinds: Iterable[Any]) -> None:
-        if actor.role not in WRITERS or actor.party_id is None:
+        if actor.role not in access.RECORDS_EVENTS or actor.party_id is None:
             raise Forbidden(f"a {actor.role} cannot record events")
         allowed = ROLE_KINDS.get(actor.role)
         if allowed is not None and any(not isinstance(k, str) or k not in allowed for k in kinds):
@@ -236,7 +237,7 @@ class EventStore:
     def _identify(self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None) -> Batch:
         """Check and identify events before taking the write lock (steps 1 and 2)."""
         limit = (now or dt.datetime.now(dt.UTC)) + FUTURE_TOLERANCE
-        limit_text = limit.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        limit_text = utc.text(limit.replace(microsecond=0), "ms")
         errors: list[dict[str, str]] = []
         for p in pending:
             try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from tracefood import utc
 from tracefood.chain.capture import stored_event
 from tracefood.chain.tables import events
 from tracefood.epcis.prehash import namespaces_from_context
@@ -44,6 +44,6 @@ def export_document(engine: Engine, seqs: list[int] | None = None) -> dict[str, 
         "@context": [EPCIS_CONTEXT, extra] if extra else [EPCIS_CONTEXT],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "creationDate": utc.text(utc.now(), "us"),
         "epcisBody": {"eventList": event_list},
     }

@@ -77,14 +77,15 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import ColumnElement, Engine, Select, and_, false, or_, select, union_all
 
+from tracefood import utc
 from tracefood.chain import access
 from tracefood.chain.export import EPCIS_CONTEXT, export_document
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, lot_events, lots
 from tracefood.epcis import cbv
 from tracefood.epcis.canonical_ids import canonical_gs1_uri
-from tracefood.epcis.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
-from tracefood.errors import InvalidParameter, NotFound
+from tracefood.epcis.identifiers import Ident, opaque_ident, parse_id
+from tracefood.errors import IdentifierError, NoSuchNameException, QueryParameterException, UnsupportedIdentifier
 from tracefood.ledger import db
 
 DEFAULT_PER_PAGE: Final = 30
@@ -122,34 +123,13 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?([Zz]|[+\- ]\d{2}:\d{2})", re.ASCII
 )
+
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,400}")
 _TOKEN_VERSION: Final = 1
 _EXAMPLE_TERMS: Final[Mapping[cbv.Kind, str]] = {"bizStep": "shipping", "disposition": "in_transit"}
 
 
 # -- the binding's problem types -----------------------------------------------------------------
-
-
-class QueryParameterException(InvalidParameter):
-    """A query parameter that is unknown, repeated or malformed (400, naming it)."""
-
-    title = "EPCIS query parameter exception"
-    slug = "epcis-query-parameter"
-
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:QueryParameterException"
-
-
-class NoSuchNameException(NotFound):
-    """No event with this eventID (or none this caller may see)."""
-
-    title = "Event not found"
-    slug = "epcis-no-such-name"
-
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:NoSuchNameException"
 
 
 # -- the parsed query ----------------------------------------------------------------------------
@@ -536,7 +516,7 @@ def _document(engine: Engine, seqs: list[int]) -> dict[str, Any]:
         "@context": context,
         "type": "EPCISQueryDocument",
         "schemaVersion": "2.0",
-        "creationDate": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "creationDate": utc.text(utc.now(), "us"),
         "epcisBody": {"queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": event_list}}},
     }
 

@@ -124,7 +124,7 @@ def _compare(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tup
     out: list[dict[str, Any]] = []
     for table, stored in before.items():
         rebuilt = after.get(table, [])
-        stored_set, rebuilt_set = set(map(_norm, stored)), set(map(_norm, rebuilt))
+        stored_set, rebuilt_set = set(stored), set(rebuilt)
         missing = sorted(rebuilt_set - stored_set, key=str)
         extra = sorted(stored_set - rebuilt_set, key=str)
         for row in missing[:20]:
@@ -132,7 +132,3 @@ def _compare(before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tup
         for row in extra[:20]:
             out.append({"table": table, "code": "projection-unexpected", "row": list(row)})
     return out
-
-
-def _norm(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(bool(v) if isinstance(v, bool) else v for v in row)

@@ -22,9 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from tracefood import utc
 from tracefood.chain import access, trace
 from tracefood.chain.capture import EventReceipt, EventStore
-from tracefood.chain.registry import Actor, Forbidden, public_view
+from tracefood.chain.registry import Actor, public_view
 from tracefood.chain.tables import (
     locations,
     lot_events,
@@ -37,8 +38,7 @@ from tracefood.chain.tables import (
     stock,
 )
 from tracefood.epcis.events import format_micro
-from tracefood.errors import Conflict, InvalidEntry, InvalidParameter, NotFound
-from tracefood.labels.store import utc_text
+from tracefood.errors import Conflict, Forbidden, InvalidEntry, InvalidParameter, NotFound
 from tracefood.ledger import db
 from tracefood.ledger.ledger import Ledger, Write
 
@@ -168,7 +168,7 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
         kinds = {r[0]: r[1] for r in conn.execute(select(lots.c.key, lots.c.kind).where(lots.c.key.in_(scope)))}
     event: dict[str, Any] = {
         "type": "ObjectEvent",
-        "eventTime": moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "eventTime": utc.text(moment, "ms"),
         "eventTimeZoneOffset": "+00:00",
         "action": "OBSERVE",
         "epcList": [k for k in scope if kinds.get(k) in ("sscc", "item")],
@@ -273,7 +273,7 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         ).all()  # fmt: skip
         on_hand, moving, everyone = _holders(conn, [r.id for r in scope])
         acks = {
-            r.party_id: {"at": utc_text(r.at), "by": r.by, "note": r.note}
+            r.party_id: {"at": utc.text(r.at), "by": r.by, "note": r.note}
             for r in conn.execute(select(recall_acks).where(recall_acks.c.recall_id == recall_id))
         }
         everyone.discard(row.party_id or "")
@@ -299,11 +299,11 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         "instructions": row.instructions,
         "seeds": row.seeds,
         "status": "closed" if row.closed_at else "open",
-        "opened_at": utc_text(row.opened_at),
+        "opened_at": utc.text(row.opened_at),
         "opened_by": row.opened_by,
         "party": row.party_id,
         "ledger_seq": row.seq,
-        "closed_at": utc_text(row.closed_at),
+        "closed_at": utc.text(row.closed_at),
         "close_reason": row.close_reason,
         "lots": [
             {
@@ -334,7 +334,7 @@ def list_recalls(engine: Engine) -> list[dict[str, Any]]:
         )
         return [
             {"id": r.id, "class": r.recall_class, "reason": r.reason, "status": "closed" if r.closed_at else "open",
-             "opened_at": utc_text(r.opened_at), "lots": counts.get(r.id, 0)}
+             "opened_at": utc.text(r.opened_at), "lots": counts.get(r.id, 0)}
             for r in conn.execute(select(recalls).order_by(recalls.c.opened_at.desc(), recalls.c.id.desc()))
         ]  # fmt: skip
 
@@ -359,7 +359,7 @@ def acknowledge(engine: Engine, recall_id: str, actor: Actor, note: str | None =
             )
         ).first()
         if done is not None:
-            raise Conflict(f"{actor.party_id} already acknowledged recall {recall_id} at {utc_text(done.at)}")
+            raise Conflict(f"{actor.party_id} already acknowledged recall {recall_id} at {utc.text(done.at)}")
         conn.execute(
             insert(recall_acks).values(recall_id=recall_id, party_id=actor.party_id, at=dt.datetime.now(dt.UTC),
                                        by=actor.name, note=note)
@@ -375,7 +375,7 @@ def close(engine: Engine, recall_id: str, actor: Actor, reason: Any) -> dict[str
     with db.write_transaction(engine) as conn:
         row = _recall_row(conn, recall_id)
         if row.closed_at is not None:
-            raise Conflict(f"recall {recall_id} was closed at {utc_text(row.closed_at)}")
+            raise Conflict(f"recall {recall_id} was closed at {utc.text(row.closed_at)}")
         conn.execute(
             update(recalls)
             .where(recalls.c.id == recall_id)

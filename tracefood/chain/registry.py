@@ -23,9 +23,8 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 from tracefood.chain import access
 from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit
 from tracefood.epcis.gs1_keys import check_gln, check_gtin, gln_uri
-from tracefood.epcis.identifiers import IdentifierError
 from tracefood.epcis.premises import check_premises
-from tracefood.errors import Conflict, InvalidEntry, NotFound, TraceFoodError
+from tracefood.errors import Conflict, Forbidden, IdentifierError, InvalidEntry, NotFound, Unauthorised
 from tracefood.ledger import db
 
 ROLES = access.ROLES
@@ -41,23 +40,12 @@ LOCATION_KINDS = (
     "port_of_entry",
     "other",
 )
+
 CONTACT_FIELDS = ("person", "email", "phone", "address")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 UNIT = re.compile(r"^[A-Z0-9]{1,3}$")
 TOKEN_PREFIX = "tf_"  # noqa: S105 (a public prefix, not a secret)
-
-
-class Unauthorised(TraceFoodError):
-    status = 401
-    title = "Unauthorised"
-    slug = "unauthorised"
-
-
-class Forbidden(TraceFoodError):
-    status = 403
-    title = "Forbidden"
-    slug = "forbidden"
 
 
 @dataclass(frozen=True)

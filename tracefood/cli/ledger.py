@@ -12,9 +12,10 @@ from sqlalchemy.engine import make_url
 
 from tracefood import schema
 from tracefood.cli.common import echo_json, fail, handle_errors, pass_instance
+from tracefood.errors import NoteError
 from tracefood.instance import Instance
 from tracefood.ledger import Ledger
-from tracefood.ledger.note import NoteError, Verifier, split_note
+from tracefood.ledger.note import Verifier, split_note
 from tracefood.ledger.verify import Report
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import unquote
 
-from tracefood.errors import InvalidEntry
+from tracefood.errors import IdentifierError
 
 __all__ = [
     "DigitalLink",
@@ -38,20 +38,6 @@ __all__ = [
     "gs1_check_digit",
     "parse_digital_link",
 ]
-
-
-class IdentifierError(InvalidEntry, ValueError):
-    """An invalid identifier; ``reason`` says why in a few words. A 422 problem in the API."""
-
-    title = "Invalid identifier"
-    slug = "invalid-identifier"
-
-    def __init__(self, reason: str, value: str | None = None, *, field: str = "id") -> None:
-        self.reason = reason
-        self.value = value
-        super().__init__(
-            reason if value is None else f"{value!r}: {reason}", errors=[{"field": field, "reason": reason}]
-        )
 
 
 _T = TypeVar("_T")

@@ -19,8 +19,9 @@ from typing import Any
 
 from tracefood.epcis import cbv
 from tracefood.epcis.canonical_ids import canonical_gs1_uri
-from tracefood.epcis.identifiers import Ident, IdentifierError, UnsupportedIdentifier, opaque_ident, parse_id
+from tracefood.epcis.identifiers import Ident, opaque_ident, parse_id
 from tracefood.epcis.prehash import normalise_timestamp
+from tracefood.errors import EventError, IdentifierError, UnsupportedIdentifier
 
 MICRO = 10**6
 """Quantities are stored as integers in millionths of their unit (no floats in hashed data)."""
@@ -31,15 +32,6 @@ TF_NS = "https://tracefood.org/epcis/"
 SAFE_INT = 2**53 - 1
 MAX_NUMBER_TEXT = 100
 MAX_EXPONENT = 300
-
-
-class EventError(ValueError):
-    """A problem with one field of one event: ``field`` is a JSON pointer inside the event."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from __future__ import annotations
 import functools
 import string
 
-from tracefood.epcis.digital_link import IdentifierError, _is_digits, gs1_check_digit
+from tracefood.epcis.digital_link import _is_digits, gs1_check_digit
+from tracefood.errors import IdentifierError
 
 __all__ = [
     "GS1_RESOLVER",

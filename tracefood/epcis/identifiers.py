@@ -33,7 +33,6 @@ from urllib.parse import unquote
 from tracefood.epcis.canonical_ids import constrain_digital_link
 from tracefood.epcis.digital_link import (
     DigitalLink,
-    IdentifierError,
     _check_uri_chars,
     _is_digits,
     _naming_input,
@@ -57,6 +56,7 @@ from tracefood.epcis.gs1_keys import (
     pgln_uri,
     with_check_digit,
 )
+from tracefood.errors import IdentifierError, UnsupportedIdentifier
 
 __all__ = [
     "DigitalLink",
@@ -71,11 +71,6 @@ __all__ = [
     "parse_id",
     "parse_lookup_id",
 ]
-
-
-class UnsupportedIdentifier(IdentifierError):
-    """A well-formed GS1 key that TraceFood does not model as a lot, item, unit or place (GRAI,
-    GIAI, GSRN...): refused by :func:`parse_id`, followed by identity only in EPCIS captures."""
 
 
 IdentKind = Literal["lot", "item", "product", "sscc", "location", "party", "private", "other"]

@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracefood.epcis import cbv
-from tracefood.epcis.events import EventError, facts
+from tracefood.epcis.events import facts
 from tracefood.epcis.identifiers import opaque_ident
 from tracefood.epcis.validate import document_events
+from tracefood.errors import EventError
 
 EMPTY_DROPPED = ("eventID", "transformationID", "bizStep", "disposition")
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from tracefood import utc
 from tracefood.epcis.canonical_ids import canonical_gs1_uri
 
 __all__ = [
@@ -80,7 +81,7 @@ def normalise_timestamp(value: str) -> str:
             moment -= offset if m.group(9) == "+" else -offset
     except (ValueError, OverflowError):  # month 13, or 0001-01-01 shifted before year 1
         return text
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}Z"
+    return utc.text(moment, "ms")
 
 
 def format_number(value: int | float | Decimal) -> str:

@@ -11,7 +11,8 @@ No check digit is published, so only the shape is checked.
 
 from __future__ import annotations
 
-from tracefood.epcis.digital_link import IdentifierError, _is_digits
+from tracefood.epcis.digital_link import _is_digits
+from tracefood.errors import IdentifierError
 
 __all__ = ["check_premises"]
 

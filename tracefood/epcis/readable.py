@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracefood.epcis.events import EventError
 from tracefood.epcis.gs1_keys import pgln_uri
 from tracefood.epcis.readable_fields import FieldReader, Lookup, read_references, read_temperature, read_time
+from tracefood.errors import EventError
 
 KINDS = (
     "harvest",

@@ -4,7 +4,7 @@
 read the producer's fields through :class:`FieldReader`, which resolves registry ids (products,
 locations, parties) to URIs and checks lots, quantities, SSCCs, times, references and
 temperatures. A bad field never stops the reading: it is recorded as an
-:class:`~tracefood.epcis.events.EventError` and the producer sees every problem at once.
+:class:`~tracefood.epcis.EventError` and the producer sees every problem at once.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from tracefood.epcis.events import EventError, micro
+from tracefood.epcis.events import micro
 from tracefood.epcis.gs1_keys import check_sscc, lot_uri, sscc_uri
-from tracefood.epcis.identifiers import IdentifierError, parse_id
+from tracefood.epcis.identifiers import parse_id
+from tracefood.errors import EventError, IdentifierError
 
 REFERENCE_TYPES = ("bol", "po", "inv", "desadv", "recadv", "prodorder", "cert", "pedigree", "rma", "testprd")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")

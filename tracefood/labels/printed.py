@@ -29,7 +29,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracefood.labels.qr import QUIET_ZONE, QrSymbol, RenderError, check_payload, qr_info, qr_symbol, runs
+from tracefood.errors import RenderError
+from tracefood.labels.qr import QUIET_ZONE, QrSymbol, check_payload, qr_info, qr_symbol, runs
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]

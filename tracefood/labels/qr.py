@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from tracefood.errors import TraceFoodError
+from tracefood.errors import RenderError
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -65,14 +65,6 @@ _DATA_CODEWORDS = {
     "H": (9, 16, 26, 36, 46, 60, 66, 86, 100, 122, 140, 158, 180, 197, 223, 253, 283, 313, 341, 385, 406, 442, 464, 514,
            538, 596, 628, 661, 701, 745, 793, 845, 901, 961, 986, 1054, 1096, 1142, 1222, 1276),
 }  # fmt: skip
-
-
-class RenderError(TraceFoodError, ValueError):
-    """A label that cannot be rendered as asked (bad format, layout, level, URL too long...)."""
-
-    status = 422
-    title = "Cannot render label"
-    slug = "label-render"
 
 
 @dataclass(frozen=True)

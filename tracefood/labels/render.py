@@ -13,8 +13,9 @@ One entry point, :func:`render`, for every format; the work is done by two modul
 
 from __future__ import annotations
 
+from tracefood.errors import RenderError
 from tracefood.labels.printed import LAYOUTS, LabelText, labels_per_page, pdf, zpl
-from tracefood.labels.qr import RenderError, png, qr_symbol, svg
+from tracefood.labels.qr import png, qr_symbol, svg
 
 __all__ = ["FORMATS", "LAYOUTS", "LabelText", "RenderError", "render"]
 

@@ -31,9 +31,9 @@ from urllib.parse import urlsplit
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from tracefood.epcis.digital_link import IdentifierError, parse_digital_link
+from tracefood.epcis.digital_link import parse_digital_link
 from tracefood.epcis.gs1_keys import GS1_RESOLVER, lot_uri, sscc_uri
-from tracefood.errors import TraceFoodError
+from tracefood.errors import IdentifierError, LabelError
 from tracefood.labels.keys import KID_LENGTH, b64url, b64url_decode
 from tracefood.labels.trust import SIG_PREFIX, KeyRecord, SubjectRecord, Trust
 
@@ -59,14 +59,6 @@ __all__ = [
 VERSION = "1"
 SIG_LENGTH = 86  # base64url of 64 bytes, unpadded
 _B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-class LabelError(TraceFoodError):
-    """A label that cannot be issued or read (HTTP 422)."""
-
-    status = 422
-    title = "Invalid label"
-    slug = "invalid-label"
 
 
 # -- reasons ------------------------------------------------------------------------------------

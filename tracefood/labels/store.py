@@ -31,10 +31,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from tracefood import utc
 from tracefood.chain import access
 from tracefood.chain.access import custodians as custodians  # who may sign a lot's labels
 from tracefood.chain.capture import stored_event
-from tracefood.chain.registry import Actor, Forbidden, _audit
+from tracefood.chain.registry import Actor, _audit
 from tracefood.chain.tables import (
     events,
     label_issuances,
@@ -47,12 +48,12 @@ from tracefood.chain.tables import (
     products,
 )
 from tracefood.epcis.digital_link import parse_digital_link
-from tracefood.epcis.identifiers import IdentifierError, parse_lookup_id
-from tracefood.errors import Conflict, LedgerKeyError, NotFound
+from tracefood.epcis.identifiers import parse_lookup_id
+from tracefood.errors import Conflict, Forbidden, IdentifierError, LabelError, LedgerKeyError, NotFound
 from tracefood.labels import keys as label_keys_codec
 from tracefood.labels import signing as labels
 from tracefood.labels import trust
-from tracefood.labels.signing import LabelError, Subject
+from tracefood.labels.signing import Subject
 from tracefood.labels.trust import Issued, KeyRecord, SubjectRecord
 from tracefood.ledger import db, tree
 from tracefood.ledger.models import entries
@@ -102,15 +103,6 @@ def ensure_master(path: Path) -> bool:
 
 def _aad(kid: str, party_id: str) -> bytes:
     return f"tracefood label key\n{kid}\n{party_id}".encode()
-
-
-def utc_text(moment: dt.datetime | None) -> str | None:
-    """A stored time as ``YYYY-MM-DDTHH:MM:SSZ`` (SQLite gives back UTC without its offset)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _now() -> dt.datetime:
@@ -206,7 +198,7 @@ class LabelKeys:
                 raise NotFound(f"no label key {kid}", errors=[{"field": "kid", "reason": "unknown key"}])
             _may_manage(actor, row.party_id)
             if row.revoked_at is not None:
-                raise Conflict(f"label key {kid} was already revoked on {utc_text(row.revoked_at)}")
+                raise Conflict(f"label key {kid} was already revoked on {utc.text(row.revoked_at)}")
             conn.execute(
                 update(label_keys).where(label_keys.c.kid == kid).values(revoked_at=_now(), revoked_reason=reason)
             )
@@ -266,9 +258,9 @@ def _key_record(row: Any) -> KeyRecord:
         party_id=row.party_id,
         party_name=row.name,
         public_key=bytes(row.public_key),
-        created_at=utc_text(row.created_at) or "",
-        retired_at=utc_text(row.retired_at),
-        revoked_at=utc_text(row.revoked_at),
+        created_at=utc.text(row.created_at) or "",
+        retired_at=utc.text(row.retired_at),
+        revoked_at=utc.text(row.revoked_at),
         revoked_reason=row.revoked_reason,
     )
 
@@ -480,7 +472,7 @@ def issuances(engine: Engine, *, subject: str | None = None, party_id: str | Non
         if party_id is not None:
             stmt = stmt.where(label_issuances.c.party_id == party_id)
         return [
-            {"seq": r.seq, "at": utc_text(r.at), "actor": r.actor, "party": r.party_id, "kid": r.kid,
+            {"seq": r.seq, "at": utc.text(r.at), "actor": r.actor, "party": r.party_id, "kid": r.kid,
              "id": r.subject, "url": r.url, "ec": r.ec}
             for r in conn.execute(stmt.limit(1000))
         ]  # fmt: skip

@@ -18,9 +18,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from tracefood.errors import TraceFoodError
+from tracefood import utc
+from tracefood.errors import NoteError, TrustListError
 from tracefood.labels.keys import b64url, b64url_decode
-from tracefood.ledger.note import NoteError, Signer, Verifier, open_note
+from tracefood.ledger.note import Signer, Verifier, open_note
 
 __all__ = [
     "SIG_PREFIX",
@@ -125,8 +126,8 @@ def build_trust_list(
         "issuer": issuer,
         "base_url": base_url,
         "ledger_key": ledger_key,
-        "issued_at": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "expires_at": (moment + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "issued_at": utc.text(moment),
+        "expires_at": utc.text(moment + dt.timedelta(hours=hours)),
         "keys": [k.to_json() for k in keys],
         "subjects": {
             s.key: {"status": s.status, "custodians": sorted(s.custodians), "recall": s.recall, "info": s.info}
@@ -144,12 +145,6 @@ def build_trust_list(
     }
     body = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
     return signer.sign(body + "\n")
-
-
-class TrustListError(TraceFoodError):
-    status = 422
-    title = "Invalid trust list"
-    slug = "invalid-trust-list"
 
 
 class TrustList:
@@ -182,7 +177,7 @@ class TrustList:
             raise TrustListError(f"trust list signature does not verify: {exc}") from None
         if document.get("type") != TRUST_LIST_TYPE or document.get("version") != 1:
             raise TrustListError("not a version 1 TraceFood trust list")
-        moment = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = utc.text(now or utc.now())
         if str(document["expires_at"]) <= moment:
             raise TrustListError(
                 f"trust list expired at {document['expires_at']}: fetch a new one (tracefood trust-list fetch)"

@@ -15,7 +15,6 @@ and the envelope, whose bytes are built without walking the payload twice.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,9 +24,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, select
 
-from tracefood.errors import Conflict, InvalidEntry
+from tracefood import utc
+from tracefood.errors import CanonicalError, Conflict, InvalidEntry
 from tracefood.ledger import db, merkle, tree
-from tracefood.ledger.canonical import CanonicalError, canonical_bytes, loads
+from tracefood.ledger.canonical import canonical_bytes, loads
 from tracefood.ledger.checkpoints import Growth
 from tracefood.ledger.models import entries
 
@@ -283,4 +283,4 @@ def _existing_receipts(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.text(utc.now(), "us")

@@ -21,16 +21,9 @@ from typing import Any
 import orjson
 import rfc8785
 
+from tracefood.errors import CanonicalError
+
 MAX_SAFE_INTEGER = 2**53 - 1
-
-
-class CanonicalError(ValueError):
-    """A value that cannot be hashed canonically; ``path`` names where (JSON-pointer style)."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path or '/'}: {reason}")
-        self.path = path or "/"
-        self.reason = reason
 
 
 class _Bad(Exception):

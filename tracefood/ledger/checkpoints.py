@@ -24,10 +24,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert
 
-from tracefood.errors import IntegrityError, LedgerKeyError
+from tracefood.errors import IntegrityError, LedgerKeyError, NoteError, ProofError
 from tracefood.ledger import db, merkle, tree
 from tracefood.ledger.models import checkpoints
-from tracefood.ledger.note import Checkpoint, NoteError, Signer, Verifier, open_checkpoint, sign_checkpoint, split_note
+from tracefood.ledger.note import Checkpoint, Signer, Verifier, open_checkpoint, sign_checkpoint, split_note
 
 
 @dataclass(frozen=True)
@@ -256,11 +256,11 @@ class Checkpoints:
                 return
             if fast and previous.size == growth.start[0]:
                 if previous.root != growth.start[1]:
-                    raise merkle.ProofError("the stored tree has another root at that size")
+                    raise ProofError("the stored tree has another root at that size")
                 return
             path, _, _ = tree.consistency(conn, previous.size, n)
             merkle.verify_consistency(previous.size, n, path, previous.root, growth.root)
-        except merkle.ProofError as exc:
+        except ProofError as exc:
             raise IntegrityError(
                 f"the tree is not consistent with the checkpoint of size {previous.size}: {exc}; run `tracefood verify`"
             ) from exc

@@ -6,8 +6,8 @@ import os
 import stat
 from pathlib import Path
 
-from tracefood.errors import LedgerKeyError
-from tracefood.ledger.note import NoteError, Signer
+from tracefood.errors import LedgerKeyError, NoteError
+from tracefood.ledger.note import Signer
 
 
 def create_key(path: Path, origin: str) -> Signer:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from tracefood.errors import ProofError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -25,10 +27,6 @@ Coord = tuple[int, int]
 
 Range = tuple[int, int]
 """A half-open range of leaf indexes ``[start, end)``."""
-
-
-class ProofError(ValueError):
-    """A proof that does not verify, or a request for a proof that cannot exist."""
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -20,15 +20,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tracefood.errors import NoteError
+
 ALG_ED25519 = 0x01
 SIG_PREFIX = "\u2014 "  # EM DASH, space
 MAX_SIGNATURES = 100
 MAX_TREE_SIZE = 2**63 - 1
 _DECIMAL = re.compile(r"0|[1-9][0-9]*", re.ASCII)
-
-
-class NoteError(ValueError):
-    """A malformed note, key or checkpoint, or a signature that does not verify."""
 
 
 def _b64decode(text: str, what: str) -> bytes:

@@ -39,11 +39,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from tracefood.errors import NoteError
 from tracefood.ledger import db, merkle
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.diagnose import CHUNK, GENESIS_PREV, as_bytes, clusters, diagnose_window, rows
 from tracefood.ledger.models import LEVEL_BITS, checkpoints
-from tracefood.ledger.note import Checkpoint, NoteError, Verifier, open_checkpoint
+from tracefood.ledger.note import Checkpoint, Verifier, open_checkpoint
 
 __all__ = ["Finding", "Report", "diagnose_window", "verify_ledger"]
 

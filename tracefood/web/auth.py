@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from flask import g, request, session
 
-from tracefood.chain.registry import Actor, Forbidden, Registry, Unauthorised
+from tracefood.chain.registry import Actor, Registry
+from tracefood.errors import Forbidden, Unauthorised
 from tracefood.web.ledger_ext import get_ledger
 
 

@@ -7,7 +7,7 @@ goods without creating or ending them), and then does what every event does: a h
 disposition puts its lots on hold, and every lot it names, with whatever travels inside, gets
 a ``lot_events`` row. An error declaration goes to :func:`~.undo.undo` instead.
 
-An event that contradicts the state is an :class:`~tracefood.epcis.events.EventError` naming
+An event that contradicts the state is an :class:`~tracefood.epcis.EventError` naming
 the field; the batch then rolls back. ``strict`` is the readable API (the registry's own
 participants: every lot must be known and on hand, every receipt must match a shipment to that
 location). Without it (EPCIS capture from other systems), objects the ledger has never seen
@@ -22,7 +22,8 @@ from collections.abc import Callable
 from tracefood.chain.projections.model import HOLDING, IN_TRANSIT, RECEIVED, EventContext, LotState, ShipState, Touched
 from tracefood.chain.projections.undo import undo
 from tracefood.chain.projections.unit import UnitOfWork
-from tracefood.epcis.events import EventError, Facts, Obj, format_micro
+from tracefood.epcis.events import Facts, Obj, format_micro
+from tracefood.errors import EventError
 
 Rule = Callable[[UnitOfWork, Facts, EventContext, Touched], None]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tracefood.chain.projections.model import EventContext, LotState
-from tracefood.epcis.events import EventError, Obj, format_micro
+from tracefood.epcis.events import Obj, format_micro
+from tracefood.errors import EventError
 
 
 @dataclass(slots=True)

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, bindparam, func, literal, select, union_all, 
 from tracefood.chain.projections.model import IN_TRANSIT, EventContext, LinkState, LotState, ShipState
 from tracefood.chain.projections.stock import StockEntry, allowed_take
 from tracefood.chain.tables import events, lot_events, lot_links, lots, shipments, stock
-from tracefood.epcis.events import EventError, Facts, Obj
+from tracefood.epcis.events import Facts, Obj
+from tracefood.errors import EventError
 from tracefood.ledger import db
 
 CHUNK = 500

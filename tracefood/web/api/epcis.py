@@ -23,7 +23,13 @@ from sqlalchemy import select
 
 from tracefood.chain import query as epcis_query
 from tracefood.chain.tables import events
-from tracefood.errors import InvalidParameter, NotFound, TraceFoodError
+from tracefood.errors import (
+    InvalidParameter,
+    NoSuchNameException,
+    NotAcceptableException,
+    NotFound,
+    QueryParameterException,
+)
 from tracefood.ledger import db
 from tracefood.web.api.events import MAX_BODY, json_body, store
 from tracefood.web.auth import require
@@ -130,18 +136,6 @@ def capture_job(capture_id: str) -> Any:
 # -- query -----------------------------------------------------------------------------------
 
 
-class NotAcceptableException(TraceFoodError):
-    """The client's GS1-EPCIS/CBV-Min/Max range excludes the 2.0.0 this server speaks."""
-
-    status = 406
-    title = "Not acceptable"
-    slug = "epcis-not-acceptable"
-
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:NotAcceptableException"
-
-
 def check_versions(headers: Mapping[str, str | None]) -> None:
     """Refuse a GS1-EPCIS/CBV-Min/Max range that excludes 2.0.0 (406), or a malformed one (400)."""
     for name in VERSION_HEADERS:
@@ -189,11 +183,11 @@ def get_event(eventID: str) -> Response:  # the binding's name for the path para
         # ni:///sha-256;...?ver=CBV2.0 sent with its "?" unencoded: the query string is the id's
         eventID += "?ver=" + args[0][1]
     elif args:
-        raise epcis_query.QueryParameterException(
+        raise QueryParameterException(
             args[0][0], "this route takes no query parameters (URL-encode the eventID: '?' is %3F, '/' is %2F)"
         )
     if len(eventID) > MAX_EVENT_ID:
-        raise epcis_query.NoSuchNameException(
+        raise NoSuchNameException(
             "no event has an eventID this long", errors=[{"field": "eventID", "reason": "unknown"}]
         )
     return _query_answer(epcis_query.event_document(get_ledger().engine, eventID, actor))

@@ -10,10 +10,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from tracefood.chain import access
-from tracefood.chain.registry import Actor, Forbidden
+from tracefood.chain.registry import Actor
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.epcis.identifiers import IdentifierError
-from tracefood.errors import InvalidEntry, InvalidParameter
+from tracefood.errors import Forbidden, IdentifierError, InvalidEntry, InvalidParameter
 from tracefood.labels import keys as label_keys_codec
 from tracefood.labels import printed, qr
 from tracefood.labels import render as label_render

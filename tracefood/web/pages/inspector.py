@@ -23,10 +23,9 @@ from tracefood.chain import access
 from tracefood.chain.capture import stored_event
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, parties
-from tracefood.epcis.digital_link import IdentifierError
 from tracefood.epcis.events import format_micro
 from tracefood.epcis.gs1_keys import check_gtin, check_sscc, lot_uri, sscc_uri
-from tracefood.errors import InvalidParameter, NotFound, TraceFoodError
+from tracefood.errors import IdentifierError, InvalidParameter, LabelError, NotFound, TraceFoodError
 from tracefood.labels import signing as labels
 from tracefood.labels import store as label_store
 from tracefood.ledger import db
@@ -51,7 +50,7 @@ def scan_lot(gtin: str, lot: str) -> Any:
         return _bad_label(exc.reason, "gtin" if "GTIN" in exc.reason or "digit" in exc.reason else "lot")
     try:
         subject = labels.subject_of(key)
-    except labels.LabelError as exc:
+    except LabelError as exc:
         return _bad_label(exc.errors[0]["reason"] if exc.errors else exc.detail, "lot")
     return _scan(subject)
 

@@ -45,10 +45,9 @@ from tracefood import __version__
 from tracefood.chain import access
 from tracefood.chain.capture import EventStore
 from tracefood.chain.lots import list_lots
-from tracefood.chain.registry import Actor, Registry, Unauthorised
+from tracefood.chain.registry import Actor, Registry
 from tracefood.epcis import readable
-from tracefood.epcis.events import EventError
-from tracefood.errors import TraceFoodError
+from tracefood.errors import EventError, TraceFoodError, Unauthorised
 from tracefood.web import i18n
 from tracefood.web.auth import page_actor, registry
 from tracefood.web.ledger_ext import get_ledger
