@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
+from tracefood import utc
 from tracefood.chain import access
 from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit
 from tracefood.epcis.gs1_keys import check_gln, check_gtin, gln_uri
@@ -178,12 +179,7 @@ def _now() -> dt.datetime:
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (_utc(v).isoformat() if isinstance(v, dt.datetime) else v) for k, v in row.items()}
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back the UTC times we stored without their offset: say it again."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return {k: (utc.text(v, "us") if isinstance(v, dt.datetime) else v) for k, v in row.items()}
 
 
 def _audit(conn: Connection, actor: Actor, entity: str, entity_id: str, action: str, before: Any, after: Any) -> None:

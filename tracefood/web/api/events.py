@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tracefood import utc
 from tracefood.chain import access
 from tracefood.chain import lots as lots_view
 from tracefood.chain.capture import EventStore
@@ -134,7 +135,7 @@ def create_token() -> Any:
         str(body.get("party", "")), str(body.get("role", "")), actor, str(body.get("label", ""))
     )
     shown = {("party" if k == "party_id" else k): v for k, v in record.items()}
-    response = jsonify(shown | {"token": token, "created_at": record["created_at"].isoformat()})
+    response = jsonify(shown | {"token": token, "created_at": utc.text(record["created_at"], "us")})
     response.status_code = 201
     return response
 
