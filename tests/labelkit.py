@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.factories import World, gtin
 from tracefood.chain.registry import OPERATOR
 from tracefood.epcis.gs1_keys import lot_uri
+from tracefood.labels import issuance
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
 from tracefood.labels.keys import KID_LENGTH
-from tracefood.labels.store import LabelKeys
+from tracefood.labels.keystore import LabelKeys
 
 ROMAINE = gtin("0754000100011")
 MIX = gtin("1754000100018")
@@ -47,7 +47,7 @@ def recall_document(lot: str, read_point: str, *, time: str = "2026-08-06T09:00:
 
 
 def issue(world: World, keys: LabelKeys, base: str, lot: str = "A1", party: str = "farm-a") -> str:
-    return label_store.issue(world.ledger.engine, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
+    return issuance.issue(world.ledger.engine, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
 
 
 def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, str]]:

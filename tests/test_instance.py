@@ -14,7 +14,7 @@ from tests.conftest import Database
 from tracefood.config import load_settings
 from tracefood.errors import LedgerKeyError
 from tracefood.instance import Instance, ensure_secret
-from tracefood.labels.store import ensure_master
+from tracefood.labels.keystore import ensure_master
 from tracefood.ledger.keys import create_key
 
 

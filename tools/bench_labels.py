@@ -205,9 +205,9 @@ def sign_rows(ctx: Context) -> list[Row]:
     """Labels issued per second: Ed25519 signing alone, signing + PNG (both encoders) and
     signing + SVG with the key in memory, then the whole issuance through the database
     (custody check, key unsealed once, issuance log insert) + PNG."""
+    from tracefood.labels import issuance
     from tracefood.labels import keys as label_keys
     from tracefood.labels import signing as labels
-    from tracefood.labels import store as label_store
 
     scan = ctx.ledger()
     private = Ed25519PrivateKey.generate()
@@ -216,7 +216,7 @@ def sign_rows(ctx: Context) -> list[Row]:
     lots = iter(scan.label_ids * 1000)
 
     def issue_png() -> bytes:
-        issued = label_store.issue(scan.engine, scan.keys, next(lots), bench_ingest.ACTOR, scan.base)
+        issued = issuance.issue(scan.engine, scan.keys, next(lots), bench_ingest.ACTOR, scan.base)
         return lr.render(issued.url, "png")
 
     cases: list[tuple[str, Callable[[], object], str]] = [
@@ -224,7 +224,7 @@ def sign_rows(ctx: Context) -> list[Row]:
         ("sign + png segno", lambda: lr.render(labels.sign(unsigned, kid, private), "png", engine="segno"), "default"),
         ("sign + png qrcode", lambda: lr.render(labels.sign(unsigned, kid, private), "png", engine="qrcode"), ""),
         ("sign + svg", lambda: lr.render(labels.sign(unsigned, kid, private), "svg"), "default engine"),
-        ("issue + png (database)", issue_png, f"label_store.issue on the {scan.events:,}-event SQLite ledger"),
+        ("issue + png (database)", issue_png, f"issuance.issue on the {scan.events:,}-event SQLite ledger"),
     ]
     return [measure("sign", name, fn, ctx, note) for name, fn, note in cases]
 
@@ -232,16 +232,16 @@ def sign_rows(ctx: Context) -> list[Row]:
 def verify_rows(ctx: Context) -> list[Row]:
     """Verifications per second of a label URL: offline from a signed trust list (the border
     verifier), and online against the database (the server's verdict)."""
+    from tracefood.labels import db_trust
     from tracefood.labels import signing as labels
-    from tracefood.labels import store as label_store
     from tracefood.labels.trust import TrustList
 
     scan = ctx.ledger()
     built = time.perf_counter()
-    note = label_store.trust_list(scan.engine, scan.ledger.signer, base_url=scan.base, hours=24)
+    note = db_trust.trust_list(scan.engine, scan.ledger.signer, base_url=scan.base, hours=24)
     built = time.perf_counter() - built
     trust = TrustList.open(note)
-    online = label_store.DbTrust(scan.engine)
+    online = db_trust.DbTrust(scan.engine)
     good = scan.label_urls[0]
     forged = good.replace("#1.", "#1.").rsplit(".", 1)[0] + "." + "A" * 86
     for url, want in ((good, "genuine"), (forged, "bad_signature")):
@@ -342,7 +342,7 @@ class ScanLedger:
 def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     """A SQLite ledger of ``events`` events from the ingest benchmark's chain, recorded through
     the public EventStore in batches of 1,000, with ``labelled`` case lots labelled."""
-    from tracefood.labels import store as label_store
+    from tracefood.labels import issuance, keystore
     from tracefood.ledger import Ledger, db
     from tracefood.ledger.keys import create_key
 
@@ -355,7 +355,7 @@ def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
         for stale in (key_file, master_file):
             stale.unlink(missing_ok=True)
         create_key(key_file, bench_ingest.KEY_ORIGIN)
-        label_store.ensure_master(master_file)
+        keystore.ensure_master(master_file)
         bench_ingest._init(url)
         ledger = Ledger.open(url, key_file=key_file, sqlite_synchronous="NORMAL")
         _log(f"building a {events:,}-event ledger in {path} (once; kept for later runs)")
@@ -364,7 +364,7 @@ def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     ledger = Ledger.open(url, key_file=key_file, sqlite_synchronous="NORMAL")
     if ledger.size() < events:
         raise SystemExit(f"{path} holds {ledger.size():,} events, not {events:,}: delete it to rebuild")
-    keys = label_store.LabelKeys(ledger.engine, label_store.load_master(None, master_file))
+    keys = keystore.LabelKeys(ledger.engine, keystore.load_master(None, master_file))
     units = max(1, events // bench_ingest.UNIT)
     rng = random.Random(20261128)
     picked = sorted(rng.sample(range(units), min(labelled, units)))
@@ -373,7 +373,7 @@ def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     with db.read_snapshot(ledger.engine) as conn:
         done = {r[0]: r[1] for r in conn.execute(text("SELECT subject, url FROM label_issuances ORDER BY seq"))}
     for lot in ids:
-        urls.append(done.get(lot) or label_store.issue(ledger.engine, keys, lot, bench_ingest.ACTOR, base).url)
+        urls.append(done.get(lot) or issuance.issue(ledger.engine, keys, lot, bench_ingest.ACTOR, base).url)
     env = {
         "TRACEFOOD_HOME": str(cache),
         "TRACEFOOD_DATABASE_URL": url,

@@ -10,7 +10,7 @@
 # server (the demo uses SQLite in TRACEFOOD_HOME) and no network beyond the package index.
 set -euo pipefail
 
-# The demo's active salad-mix lot (tracefood/demo/data.py: salad-mix-case, SR-0815-A).
+# The demo's active salad-mix lot (tracefood/demo/scenario.py: salad-mix-case, SR-0815-A).
 LOT="https://id.gs1.org/01/17541004000141/10/SR-0815-A"
 
 src="$(cd "${1:-$(dirname "$0")/..}" && pwd)"

@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 
 from tracefood.config import Settings
 from tracefood.errors import InvalidParameter, LedgerKeyError, NoteError
-from tracefood.labels.store import LabelKeys, ensure_master, load_master
+from tracefood.labels.keystore import LabelKeys, ensure_master, load_master
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import ensure_key, load_key
 from tracefood.ledger.note import Signer, Verifier

@@ -13,9 +13,9 @@ from sqlalchemy import select, text
 from tests.epcis.test_validate import SCHEMA
 from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, harvest, receive, ship, t
 from tracefood.chain import lots as lots_view
-from tracefood.chain.capture import stored_event
 from tracefood.chain.export import export_document
 from tracefood.chain.rebuild import rebuild
+from tracefood.chain.stored import stored_event
 from tracefood.chain.tables import lot_links, stock
 from tracefood.epcis.event_hash import event_hash_id
 from tracefood.epcis.gs1_keys import gln_uri, lot_uri

@@ -30,8 +30,10 @@ import pytest
 
 from tests.conftest import VECTORS
 from tracefood.chain import trace
-from tracefood.chain.capture import EventReceipt, EventStore
-from tracefood.chain.query import known_keys, parse_query, run_query
+from tracefood.chain.capture import EventStore
+from tracefood.chain.pending import EventReceipt
+from tracefood.chain.query import known_keys, run_query
+from tracefood.chain.query_params import parse_query
 from tracefood.chain.rebuild import rebuild
 from tracefood.chain.registry import OPERATOR, Actor, Registry
 from tracefood.epcis.events import parse_json_number

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.factories import LOCATIONS, PALLET, PRODUCTS, World, epcis_document
 from tracefood.chain import trace
-from tracefood.chain.capture import EventReceipt
+from tracefood.chain.pending import EventReceipt
 from tracefood.epcis.gs1_keys import gln_uri, lot_uri, sscc_uri
 
 ROMAINE = PRODUCTS[0]["gtin"]

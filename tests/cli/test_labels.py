@@ -189,16 +189,16 @@ def test_cli__bad_input_is_one_line(cli: Env) -> None:
 
 
 def test_cli__expired_or_foreign_trust_lists_are_refused(cli: Env, tmp_path: Path) -> None:
-    from tracefood.labels import store as label_store
+    from tracefood.labels import db_trust
     from tracefood.ledger import Ledger
     from tracefood.ledger.note import Signer
 
     url = cli.run("label", "issue", SALAD_A).stdout.strip()
     ledger = Ledger.open(cli.env["TRACEFOOD_DATABASE_URL"], key_file=cli.home / "ledger.key")
     try:
-        stale = label_store.trust_list(ledger.engine, ledger.signer, base_url=cli.base, hours=-1)
+        stale = db_trust.trust_list(ledger.engine, ledger.signer, base_url=cli.base, hours=-1)
         impostor = Signer.generate(ledger.signer.name)  # same name, another key
-        foreign = label_store.trust_list(ledger.engine, impostor, base_url=cli.base, hours=1)
+        foreign = db_trust.trust_list(ledger.engine, impostor, base_url=cli.base, hours=1)
         (tmp_path / "ledger.pub").write_text(ledger.signer.verifier.encode() + "\n")
     finally:
         ledger.close()

@@ -18,15 +18,16 @@ from tests.conftest import VECTORS
 from tests.epcis.test_identifiers import DL_DEVIATIONS
 from tests.factories import PALLET, World, build_world, gtin, harvest, receive, ship, t
 from tests.labelkit import forgeries, recall_document
+from tracefood.chain import access
 from tracefood.chain.registry import OPERATOR
 from tracefood.chain.tables import label_issuances, label_keys
 from tracefood.epcis.digital_link import element_string, parse_digital_link
 from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.errors import Conflict, Forbidden, LabelError, LedgerKeyError, NotFound, TrustListError
+from tracefood.labels import db_trust, issuance, keystore
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
 from tracefood.labels.keys import KID_LENGTH, b64url_decode
-from tracefood.labels.store import LabelKeys
+from tracefood.labels.keystore import LabelKeys
 from tracefood.labels.trust import Trust, TrustList, build_trust_list
 from tracefood.ledger import Ledger
 from tracefood.ledger.note import Signer
@@ -54,16 +55,16 @@ def keys(ledger: Ledger) -> LabelKeys:
 
 def issue(world: World, keys: LabelKeys, lot: str = "A1", party: str = "farm-a", **kw: Any) -> str:
     ident = lot_uri(ROMAINE, lot)
-    return label_store.issue(world.ledger.engine, keys, ident, world.actor(party), BASE, **kw).url
+    return issuance.issue(world.ledger.engine, keys, ident, world.actor(party), BASE, **kw).url
 
 
 def offline(world: World, **kw: Any) -> TrustList:
-    note = label_store.trust_list(world.ledger.engine, world.ledger.signer, base_url=BASE, hours=24, **kw)
+    note = db_trust.trust_list(world.ledger.engine, world.ledger.signer, base_url=BASE, hours=24, **kw)
     return TrustList.open(note, pinned=world.ledger.signer.verifier)
 
 
 def both(world: World) -> list[tuple[str, Trust]]:
-    return [("server", label_store.DbTrust(world.ledger.engine)), ("trust-list", offline(world))]
+    return [("server", db_trust.DbTrust(world.ledger.engine)), ("trust-list", offline(world))]
 
 
 # -- the label URL ------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_labels__url_shape_and_size(world: World, keys: LabelKeys) -> None:
     # DESIGN.md: a typical label stays under ~200 characters
     assert len(url) < 200
     # the key id and version are signed too: Ed25519 over everything before the signature
-    record = label_store.DbTrust(world.ledger.engine).key(kid)
+    record = db_trust.DbTrust(world.ledger.engine).key(kid)
     assert record is not None and record.party_id == "farm-a"
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -91,7 +92,7 @@ def test_labels__lot_codes_are_percent_encoded_and_round_trip(world: World, keys
     world.record("farm-a", harvest("7/B&C", "5", day=4))
     url = issue(world, keys, lot="7/B&C")
     assert "/10/7%2FB%26C#" in url
-    verdict = labels.verify(url, label_store.DbTrust(world.ledger.engine))
+    verdict = labels.verify(url, db_trust.DbTrust(world.ledger.engine))
     assert verdict.genuine and verdict.parts is not None and verdict.parts.subject.lot == "7/B&C"
     # GS1 lot codes are ASCII (AI 10, character set 82): other lots cannot carry a GS1 label
     world.record("farm-a", harvest("Été 7", "5", day=4))
@@ -110,7 +111,7 @@ def test_labels__sscc_label(world: World, keys: LabelKeys) -> None:
             "items": [{"product": "romaine", "lot": "A1", "quantity": "100"}],
         },
     )
-    url = label_store.issue(world.ledger.engine, keys, PALLET, world.actor("packer"), BASE).url
+    url = issuance.issue(world.ledger.engine, keys, PALLET, world.actor("packer"), BASE).url
     assert url.startswith(f"{BASE}/00/{PALLET}#1.")
     for _, trust in both(world):
         assert labels.verify(url, trust).reason == "genuine"
@@ -119,7 +120,7 @@ def test_labels__sscc_label(world: World, keys: LabelKeys) -> None:
 def test_labels__attributes_are_signed_and_validated(world: World, keys: LabelKeys) -> None:
     url = issue(world, keys, attributes="17=261231")
     assert "/10/A1?17=261231#1." in url
-    trust = label_store.DbTrust(world.ledger.engine)
+    trust = db_trust.DbTrust(world.ledger.engine)
     assert labels.verify(url, trust).genuine
     assert labels.verify(url.replace("17=261231", "17=271231"), trust).reason == "tampered"
     with pytest.raises(LabelError, match="attributes"):
@@ -134,22 +135,22 @@ def test_labels__only_producers_and_holders_issue(world: World, keys: LabelKeys)
     with pytest.raises(Forbidden, match="never produced or held"):
         issue(world, keys, party="dist")
     with pytest.raises(Forbidden, match="cannot issue"):
-        label_store.issue(world.ledger.engine, keys, LOT_A1, world.actor("agency"), BASE)
+        issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("agency"), BASE)
     with pytest.raises(NotFound, match="no lot"):
         issue(world, keys, lot="NOPE")
     with pytest.raises(LabelError, match="labels name a GTIN lot or an SSCC"):
-        label_store.issue(world.ledger.engine, keys, "urn:tracefood:loc:field-a", world.actor("farm-a"), BASE)
+        issuance.issue(world.ledger.engine, keys, "urn:tracefood:loc:field-a", world.actor("farm-a"), BASE)
     with pytest.raises(LabelError, match="error correction"):
         issue(world, keys, ec="X")
     # the operator signs for the lot's producer unless told otherwise, under the same rule
-    assert label_store.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE).party_id == "farm-a"
+    assert issuance.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE).party_id == "farm-a"
     with pytest.raises(Forbidden):
-        label_store.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE, party_id="dist")
+        issuance.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE, party_id="dist")
 
 
 def test_labels__every_issuance_is_recorded_and_append_only(world: World, keys: LabelKeys) -> None:
     url = issue(world, keys, ec="Q")
-    (row,) = label_store.issuances(world.ledger.engine, subject=LOT_A1)
+    (row,) = issuance.issuances(world.ledger.engine, subject=LOT_A1)
     assert (row["party"], row["url"], row["ec"], row["actor"]) == ("farm-a", url, "Q", "producer:farm-a:test")
     assert row["kid"] == url.split("#1.")[1][:KID_LENGTH]
     with world.ledger.engine.connect() as conn, pytest.raises(Exception, match=r"append-only|refused"):
@@ -182,17 +183,17 @@ def test_keys__private_keys_are_sealed(world: World, ledger: Ledger) -> None:
 
 def test_keys__master_key_from_configuration_or_file(tmp_path: Any) -> None:
     path = tmp_path / "m.key"
-    assert label_store.ensure_master(path) and not label_store.ensure_master(path)
+    assert keystore.ensure_master(path) and not keystore.ensure_master(path)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert len(label_store.load_master(None, path)) == 32
-    assert label_store.load_master("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", path) == bytes(range(32))
+    assert len(keystore.load_master(None, path)) == 32
+    assert keystore.load_master("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", path) == bytes(range(32))
     with pytest.raises(LedgerKeyError, match="32 random bytes"):
-        label_store.load_master("c2hvcnQ=", path)
+        keystore.load_master("c2hvcnQ=", path)
     path.chmod(0o644)
     with pytest.raises(LedgerKeyError, match="readable by other users"):
-        label_store.load_master(None, path)
+        keystore.load_master(None, path)
     with pytest.raises(LedgerKeyError, match="tracefood init"):
-        label_store.load_master(None, tmp_path / "missing.key")
+        keystore.load_master(None, tmp_path / "missing.key")
 
 
 def test_keys__rotation_keeps_old_labels_valid(world: World, keys: LabelKeys) -> None:
@@ -205,7 +206,7 @@ def test_keys__rotation_keeps_old_labels_valid(world: World, keys: LabelKeys) ->
     for _, trust in both(world):
         assert labels.verify(old, trust).genuine, "a rotated-out key still verifies what it signed"
         assert labels.verify(new, trust).genuine
-    jwks = label_store.jwks(world.ledger.engine)
+    jwks = db_trust.jwks(world.ledger.engine)
     assert {k["kid"] for k in jwks["keys"]} == set(states)
     audit = world.registry.audit("label_key")
     assert [a["action"] for a in audit] == ["create", "retire", "create"]
@@ -223,7 +224,7 @@ def test_keys__revocation_stops_verification_with_the_reason(world: World, keys:
         assert not verdict.ok
     with pytest.raises(Conflict, match="already revoked"):
         keys.revoke(kid, "again", OPERATOR)
-    assert kid not in {k["kid"] for k in label_store.jwks(world.ledger.engine)["keys"]}
+    assert kid not in {k["kid"] for k in db_trust.jwks(world.ledger.engine)["keys"]}
     # the next label gets a fresh key
     assert kid not in issue(world, keys, lot="A2")
 
@@ -238,7 +239,7 @@ def test_forgeries__each_refused_with_its_own_reason_online_and_offline(world: W
         assert got == {name: reason for name, (_, reason) in cases.items()}, source
     # each refusal says why in one line, and only the genuine label passes
     for name, (url, reason) in cases.items():
-        verdict = labels.verify(url, label_store.DbTrust(world.ledger.engine))
+        verdict = labels.verify(url, db_trust.DbTrust(world.ledger.engine))
         assert verdict.ok == (reason == "genuine"), name
         assert ("\n" not in verdict.message and labels.REASONS[reason] in verdict.message) or verdict.genuine
 
@@ -262,7 +263,7 @@ def test_forgeries__never_issued_and_unknown_lot(world: World, keys: LabelKeys) 
 
 def test_recall_status_comes_from_the_ledger_not_the_label(world: World, keys: LabelKeys) -> None:
     url = issue(world, keys)
-    before = labels.verify(url, label_store.DbTrust(world.ledger.engine))
+    before = labels.verify(url, db_trust.DbTrust(world.ledger.engine))
     assert before.ok and before.status == "active"
     world.store.capture(
         recall_document(LOT_A1, world.registry.get("location", "packhouse")["uri"]), world.actor("packer")
@@ -280,7 +281,7 @@ def test_recall_status_comes_from_the_ledger_not_the_label(world: World, keys: L
 def test_trust_list__signed_expiring_and_pinned(world: World, keys: LabelKeys) -> None:
     url = issue(world, keys)
     signer = world.ledger.signer
-    note = label_store.trust_list(world.ledger.engine, signer, base_url=BASE, hours=2)
+    note = db_trust.trust_list(world.ledger.engine, signer, base_url=BASE, hours=2)
     document = json.loads(note.split("\n\n")[0])
     assert document["issuer"] == signer.name and document["ledger_key"] == signer.verifier.encode()
     assert [k["kid"] for k in document["keys"]] == [url.split("#1.")[1][:12]]
@@ -384,7 +385,7 @@ def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) 
     # receivers of a shipment hold it; senders held it
     with world.ledger.engine.connect() as conn:
         row = conn.execute(text("SELECT id, party_id FROM lots WHERE key = :k"), {"k": LOT_A1}).one()
-        assert label_store.custodians(conn, row.id, row.party_id) == {"farm-a", "packer"}
+        assert access.custodians(conn, row.id, row.party_id) == {"farm-a", "packer"}
 
 
 @pytest.mark.parametrize(
@@ -396,7 +397,7 @@ def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) 
     ],
 )
 def test_labels__base_url_is_signed_as_browsers_show_it(world: World, keys: LabelKeys, base: str, printed: str) -> None:
-    url = label_store.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base).url
+    url = issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base).url
     assert url.startswith(f"{printed}/01/{ROMAINE}/10/A1#1.")
 
 
@@ -406,12 +407,12 @@ def test_labels__base_url_is_signed_as_browsers_show_it(world: World, keys: Labe
 )
 def test_labels__unusable_base_urls_are_refused(world: World, keys: LabelKeys, base: str) -> None:
     with pytest.raises(LabelError, match="TRACEFOOD_PUBLIC_URL"):
-        label_store.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base)
-    assert label_store.issuances(world.ledger.engine) == []
+        issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base)
+    assert issuance.issuances(world.ledger.engine) == []
 
 
 @pytest.mark.parametrize("attributes", ["x=a#b", "%", "?", "17=261231&&", "17=a'b", "17=%2f"])
 def test_labels__attributes_browsers_would_rewrite_are_refused(world: World, keys: LabelKeys, attributes: str) -> None:
     with pytest.raises(LabelError, match="attributes"):
         issue(world, keys, attributes=attributes)
-    assert label_store.issuances(world.ledger.engine) == []
+    assert issuance.issuances(world.ledger.engine) == []

@@ -145,20 +145,20 @@ def forgeries(demo: Demo) -> dict[str, tuple[str, str]]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from tracefood.chain.registry import OPERATOR
+    from tracefood.labels import issuance, keystore
     from tracefood.labels import signing as labels
-    from tracefood.labels import store as label_store
     from tracefood.ledger import Ledger
 
     genuine = demo.labels["active"]
     unsigned = genuine.split("#")[0]
     ledger = Ledger.open(f"sqlite:///{demo.home / 'tracefood.db'}")
     try:
-        keys = label_store.LabelKeys(ledger.engine, label_store.load_master(None, demo.home / "label-master.key"))
+        keys = keystore.LabelKeys(ledger.engine, keystore.load_master(None, demo.home / "label-master.key"))
         with ledger.engine.begin() as conn:
             kid, private = keys.signing_key(conn, "ferme-beauregard", OPERATOR)  # never held the salad lot
         other_party = labels.sign(unsigned, kid, private)
         napierville = "https://id.gs1.org/01/17541003000173/10/NAP-26225-01"
-        revoked = label_store.issue(ledger.engine, keys, napierville, OPERATOR, demo.base).url
+        revoked = issuance.issue(ledger.engine, keys, napierville, OPERATOR, demo.base).url
         keys.rotate("emballages-napierville", OPERATOR)
         keys.revoke(revoked.split("#1.")[1][:12], "printer stolen", OPERATOR)
     finally:

@@ -15,10 +15,10 @@ from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
 from tests.web.test_pages import csrf_of, sign_in
 from tracefood.epcis.gs1_keys import lot_uri
+from tracefood.labels import db_trust, issuance
 from tracefood.labels import qr as label_qr
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
-from tracefood.labels.store import LabelKeys
+from tracefood.labels.keystore import LabelKeys
 from tracefood.labels.trust import TrustList
 from tracefood.ledger.note import Verifier
 from tracefood.web.api.labels import MIMETYPES
@@ -52,7 +52,7 @@ def post(client: FlaskClient, world: World, path: str, body: Any, who: str = "fa
 
 
 def issued_count(world: World) -> int:
-    return len(label_store.issuances(world.ledger.engine))
+    return len(issuance.issuances(world.ledger.engine))
 
 
 # -- issuing -------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_api__issue_a_label_file(chain: tuple[FlaskClient, World], fmt: str) -> 
         assert response.data.startswith(b"%PDF")
     else:
         assert b"<svg" in response.data
-    assert labels.verify(url, label_store.DbTrust(world.ledger.engine)).genuine
+    assert labels.verify(url, db_trust.DbTrust(world.ledger.engine)).genuine
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Database
-from tracefood.demo.data import scenario
+from tracefood.demo.scenario import scenario
 from tracefood.ledger import merkle
 from tracefood.ledger.note import Verifier, open_checkpoint
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tracefood import utc
-from tracefood.chain.capture import stored_event
+from tracefood.chain.stored import stored_event
 from tracefood.chain.tables import events
 from tracefood.epcis.prehash import namespaces_from_context
 from tracefood.epcis.readable import CONTEXT

@@ -4,9 +4,10 @@ Who may read which lot is :mod:`tracefood.chain.access`'s to say; these views ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from tracefood.chain import access
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, products, shipments, stock
@@ -53,8 +54,7 @@ def list_lots(engine: Engine, *, party_id: str | None = None, include_empty: boo
         places: dict[int, list[dict[str, Any]]] = {}
         transit: dict[int, list[dict[str, Any]]] = {}
         names = dict(conn.execute(select(locations.c.uri, locations.c.name)).all())
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in db.chunks(ids):
             for s in conn.execute(select(stock).where(stock.c.lot_id.in_(chunk), stock.c.quantity > 0)):
                 # a party sees where its own lots are now, and its own holdings of others' lots
                 if party_id is None or s.party_id == party_id or s.lot_id in own:
@@ -98,22 +98,8 @@ def lot_detail(engine: Engine, key: str, actor: Actor | None = None) -> dict[str
         ).all()
         on_hand = conn.execute(select(stock).where(stock.c.lot_id == row.id, stock.c.quantity > 0)).all()
         ships = conn.execute(select(shipments).where(shipments.c.lot_id == row.id).order_by(shipments.c.ship_seq)).all()
-        up = conn.execute(
-            select(lot_links.c.kind, lots.c.key, lot_links.c.seq, lot_links.c.removed_seq)
-            .join(lots, lots.c.id == lot_links.c.parent_id)
-            .where(lot_links.c.child_id == row.id)
-        ).all()
-        down = conn.execute(
-            select(lot_links.c.kind, lots.c.key, lot_links.c.seq, lot_links.c.removed_seq)
-            .join(lots, lots.c.id == lot_links.c.child_id)
-            .where(lot_links.c.parent_id == row.id)
-        ).all()
-        product = None
-        if row.product_id:
-            p = conn.execute(select(products).where(products.c.id == row.product_id)).mappings().first()
-            product = (
-                {k: p[k] for k in ("id", "gtin", "description", "commodity", "variety", "unit", "ftl")} if p else None
-            )
+        up, down = _links(conn, row.id)
+        product = _product_detail(conn, row.product_id)
     parties = {row.party_id} | {h.party_id for h in history} | {s.party_id for s in on_hand}
     parties |= {s.from_party for s in ships} | {s.to_party for s in ships} | {s.carrier for s in ships}
     return _lot_json(row) | {
@@ -121,35 +107,59 @@ def lot_detail(engine: Engine, key: str, actor: Actor | None = None) -> dict[str
         "on_hand": [
             {"location": s.location, "party": s.party_id, "quantity": format_micro(s.quantity)} for s in on_hand
         ],
-        "history": [
-            {
-                "seq": h.seq,
-                "event_id": h.event_id,
-                "kind": h.kind,
-                "biz_step": h.biz_step,
-                "disposition": h.disposition,
-                "role": h.role,
-                "time": h.event_time,
-                "location": h.location,
-                "party": h.party_id,
-                "quantity": format_micro(h.quantity),
-            }
-            for h in history
-        ],
-        "shipments": [
-            {
-                "seq": s.ship_seq,
-                "from": s.from_location,
-                "to": s.to_location,
-                "quantity": format_micro(s.quantity),
-                "carrier": s.carrier,
-                "reference": s.reference,
-                "status": s.status,
-                "received_seq": s.received_seq,
-            }
-            for s in ships
-        ],
+        "history": [_history_json(h) for h in history],
+        "shipments": [_shipment_json(s) for s in ships],
         "inputs": [{"kind": k.kind, "id": k.key, "seq": k.seq, "removed_seq": k.removed_seq} for k in up],
         "outputs": [{"kind": k.kind, "id": k.key, "seq": k.seq, "removed_seq": k.removed_seq} for k in down],
         "parties": sorted(p for p in parties if p),
+    }
+
+
+def _links(conn: Connection, lot_id: int) -> tuple[Sequence[Any], Sequence[Any]]:
+    """The lot's links up (to its inputs and containers) and down (to its outputs and contents)."""
+    up = conn.execute(
+        select(lot_links.c.kind, lots.c.key, lot_links.c.seq, lot_links.c.removed_seq)
+        .join(lots, lots.c.id == lot_links.c.parent_id)
+        .where(lot_links.c.child_id == lot_id)
+    ).all()
+    down = conn.execute(
+        select(lot_links.c.kind, lots.c.key, lot_links.c.seq, lot_links.c.removed_seq)
+        .join(lots, lots.c.id == lot_links.c.child_id)
+        .where(lot_links.c.parent_id == lot_id)
+    ).all()
+    return up, down
+
+
+def _product_detail(conn: Connection, product_id: str | None) -> dict[str, Any] | None:
+    if not product_id:
+        return None
+    p = conn.execute(select(products).where(products.c.id == product_id)).mappings().first()
+    return {k: p[k] for k in ("id", "gtin", "description", "commodity", "variety", "unit", "ftl")} if p else None
+
+
+def _history_json(h: Any) -> dict[str, Any]:
+    return {
+        "seq": h.seq,
+        "event_id": h.event_id,
+        "kind": h.kind,
+        "biz_step": h.biz_step,
+        "disposition": h.disposition,
+        "role": h.role,
+        "time": h.event_time,
+        "location": h.location,
+        "party": h.party_id,
+        "quantity": format_micro(h.quantity),
+    }
+
+
+def _shipment_json(s: Any) -> dict[str, Any]:
+    return {
+        "seq": s.ship_seq,
+        "from": s.from_location,
+        "to": s.to_location,
+        "quantity": format_micro(s.quantity),
+        "carrier": s.carrier,
+        "reference": s.reference,
+        "status": s.status,
+        "received_seq": s.received_seq,
     }

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from tracefood import utc
 from tracefood.chain import access, trace
-from tracefood.chain.capture import EventReceipt, EventStore
+from tracefood.chain.capture import EventStore
+from tracefood.chain.pending import EventReceipt
 from tracefood.chain.registry import Actor, public_view
 from tracefood.chain.tables import (
     locations,
@@ -166,27 +167,11 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
     scope = _scope(ledger.engine, seed_keys)
     with db.read_snapshot(ledger.engine) as conn:
         kinds = {r[0]: r[1] for r in conn.execute(select(lots.c.key, lots.c.kind).where(lots.c.key.in_(scope)))}
-    event: dict[str, Any] = {
-        "type": "ObjectEvent",
-        "eventTime": utc.text(moment, "ms"),
-        "eventTimeZoneOffset": "+00:00",
-        "action": "OBSERVE",
-        "epcList": [k for k in scope if kinds.get(k) in ("sscc", "item")],
-        "quantityList": [{"epcClass": k} for k in scope if kinds.get(k) not in ("sscc", "item")],
-        "bizStep": "holding",
-        "disposition": "recalled",
-        "tf:recallId": recall_id,
-        "tf:recallClass": klass,
-        "tf:reason": reason,
-    }
+    event = _recall_event(moment, scope, kinds, recall_id, klass, reason)
     if hazard:
         event["tf:hazard"] = hazard
     if instructions:
         event["tf:action"] = instructions
-    if not event["epcList"]:
-        del event["epcList"]
-    if not event["quantityList"]:
-        del event["quantityList"]
 
     def rows(conn: Connection, receipt: EventReceipt) -> None:
         if conn.execute(select(recalls.c.id).where(recalls.c.id == recall_id)).first() is not None:
@@ -207,6 +192,31 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
 
     _record(ledger, event, actor, rows)
     return detail(ledger.engine, recall_id, actor)
+
+
+def _recall_event(
+    moment: dt.datetime, scope: Sequence[str], kinds: Mapping[str, str], recall_id: str, klass: str, reason: str | None
+) -> dict[str, Any]:
+    """The recall's EPCIS event (ObjectEvent OBSERVE, bizStep holding, disposition recalled)
+    naming every lot in ``scope``: logistic units and items by EPC, lots by class."""
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": utc.text(moment, "ms"),
+        "eventTimeZoneOffset": "+00:00",
+        "action": "OBSERVE",
+        "epcList": [k for k in scope if kinds.get(k) in ("sscc", "item")],
+        "quantityList": [{"epcClass": k} for k in scope if kinds.get(k) not in ("sscc", "item")],
+        "bizStep": "holding",
+        "disposition": "recalled",
+        "tf:recallId": recall_id,
+        "tf:recallClass": klass,
+        "tf:reason": reason,
+    }
+    if not event["epcList"]:
+        del event["epcList"]
+    if not event["quantityList"]:
+        del event["quantityList"]
+    return event
 
 
 def _record(
@@ -235,8 +245,7 @@ def _holders(conn: Connection, lot_ids: list[int]) -> tuple[list[dict[str, Any]]
     on_hand: list[dict[str, Any]] = []
     moving: list[dict[str, Any]] = []
     everyone: set[str] = set()
-    for i in range(0, len(lot_ids), 500):
-        chunk = lot_ids[i : i + 500]
+    for chunk in db.chunks(lot_ids):
         for r in conn.execute(
             select(stock, lots.c.key, lots.c.uom)
             .join(lots, lots.c.id == stock.c.lot_id)
@@ -279,17 +288,8 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
         everyone.discard(row.party_id or "")
         found = conn.execute(select(parties).where(parties.c.id.in_(everyone)))
         known = {r.id: public_view("party", dict(r._mapping), actor) for r in found}
-    holders = [
-        {
-            "party": pid,
-            "name": (known.get(pid) or {}).get("name"),
-            "contact": (known.get(pid) or {}).get("contact") if actor.role in access.SEES_EVERY_CONTACT else None,
-            "on_hand": [h for h in on_hand if h["party"] == pid],
-            "incoming": [m for m in moving if m["to_party"] == pid],
-            "acknowledged": acks.get(pid),
-        }
-        for pid in sorted(everyone)
-    ]
+    contacts = actor.role in access.SEES_EVERY_CONTACT
+    holders = [_holder(pid, known.get(pid) or {}, contacts, on_hand, moving, acks) for pid in sorted(everyone)]
     waiting = [h["party"] for h in holders if h["acknowledged"] is None]
     return {
         "id": row.id,
@@ -324,6 +324,26 @@ def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
             "acknowledged": len(holders) - len(waiting),
             "waiting": waiting,
         },
+    }
+
+
+def _holder(
+    pid: str,
+    party: Mapping[str, Any],
+    contacts: bool,
+    on_hand: list[dict[str, Any]],
+    moving: list[dict[str, Any]],
+    acks: Mapping[str, Any],
+) -> dict[str, Any]:
+    """One holder of a recalled lot: its stock, what is coming to it, its acknowledgement; its
+    contact details only with ``contacts``."""
+    return {
+        "party": pid,
+        "name": party.get("name"),
+        "contact": party.get("contact") if contacts else None,
+        "on_hand": [h for h in on_hand if h["party"] == pid],
+        "incoming": [m for m in moving if m["to_party"] == pid],
+        "acknowledged": acks.get(pid),
     }
 
 

@@ -18,19 +18,19 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from tracefood.chain import access, trace
-from tracefood.chain.capture import stored_event
+from tracefood.chain.stored import stored_event
 from tracefood.chain.tables import events, locations, lot_events, lots, parties, products, recall_lots, shipments
 from tracefood.epcis.events import format_micro
 from tracefood.errors import InvalidParameter
 from tracefood.ledger import db
 from tracefood.ledger.models import entries
 
-CHUNK = 500
 CTE = {
     "harvest": "Harvesting",
     "commissioning": "Harvesting",
@@ -125,63 +125,82 @@ def rows(
     with db.read_snapshot(engine) as conn:
         corrected = trace.corrected_seqs(conn)
     with db.read_snapshot(engine) as conn:
-        found: list[Any] = []
-        for i in range(0, len(lot_ids), CHUNK):
-            stmt = (
-                select(lot_events, events.c.event_id, events.c.kind, events.c.biz_step, events.c.event_type,
-                       lots.c.lot_code, lots.c.gtin, lots.c.key, lots.c.uom, lots.c.tlc_source, lots.c.product_id)
-                .join(events, events.c.seq == lot_events.c.seq)
-                .join(lots, lots.c.id == lot_events.c.lot_id)
-                .where(lot_events.c.lot_id.in_(lot_ids[i : i + CHUNK]))
-            )  # fmt: skip
-            if start:
-                stmt = stmt.where(lot_events.c.event_time >= start)
-            if upper:
-                stmt = stmt.where(lot_events.c.event_time < upper)
-            found.extend(r for r in conn.execute(stmt) if r.seq not in corrected)
-        found.sort(key=lambda r: (r.event_time, r.seq, r.key))
+        found = _lot_events(conn, lot_ids, start, upper, corrected)
         seqs = sorted({r.seq for r in found})
-        docs = _documents(conn, seqs)
-        moves = _moves(conn, seqs)
-        places = _places(conn, {r.location for r in found} | {r.tlc_source for r in found} | _ends(moves))
-        goods = _products(conn, {r.product_id for r in found})
-        firms = _firms(conn, {r.party_id for r in found} | {p["party"] for p in places.values()})
-    out = []
-    for r in found:
-        product = goods.get(r.product_id) or {}
-        move = moves.get((r.seq, r.lot_id)) or {}
-        origin, destination = places.get(move.get("from") or ""), places.get(move.get("to") or "")
-        doc_type, doc_number = (docs.get(r.seq) or [("", "")])[0]
-        step = r.kind or (r.biz_step or r.event_type)
-        out.append(
-            {
-                "Critical tracking event": CTE.get(r.kind or "", CTE.get(r.biz_step or "", f"Other: {step}")),
-                "Event date": r.event_time[:10],
-                "Event time (UTC)": r.event_time[11:19],
-                "Traceability lot code": r.lot_code or _private_lot(r.key),
-                "Traceability lot code source": _place_text(places.get(r.tlc_source or "")),
-                "TLC source reference": r.tlc_source or "",
-                "GTIN": r.gtin or "",
-                "Product description": product.get("description", ""),
-                "Commodity": product.get("commodity", ""),
-                "Variety": product.get("variety") or "",
-                "Quantity": format_micro(r.quantity) or "",
-                "Unit of measure": r.uom or "",
-                "Location": _place_text(places.get(r.location or "")),
-                "Location identifier": r.location or "",
-                "Ship-from location": _place_text(origin),
-                "Ship-to location": _place_text(destination),
-                "Reference document type": doc_type,
-                "Reference document number": doc_number,
-                "Firm": firms.get(r.party_id, r.party_id or ""),
-                "Role of the lot": r.role,
-                "Event ID": r.event_id,
-                # for the CFIA file: the firms at either end of a shipment, by name and address
-                "_from": _party_place(origin, firms),
-                "_to": _party_place(destination, firms),
-            }
-        )
-    return out
+        facts = _Facts(docs=_documents(conn, seqs), moves=_moves(conn, seqs))
+        facts.places = _places(conn, {r.location for r in found} | {r.tlc_source for r in found} | _ends(facts.moves))
+        facts.goods = _products(conn, {r.product_id for r in found})
+        facts.firms = _firms(conn, {r.party_id for r in found} | {p["party"] for p in facts.places.values()})
+    return [_row(r, facts) for r in found]
+
+
+@dataclass
+class _Facts:
+    """What the rows name besides the lot events, each read once for all of them."""
+
+    docs: dict[int, list[tuple[str, str]]]
+    moves: dict[tuple[int, int], dict[str, str | None]]
+    places: dict[str, dict[str, Any]] = field(default_factory=dict)
+    goods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    firms: dict[str, str] = field(default_factory=dict)
+
+
+def _lot_events(
+    conn: Connection, lot_ids: Sequence[int], start: str | None, upper: str | None, corrected: frozenset[int]
+) -> list[Any]:
+    """The lot events of ``lot_ids`` in ``[start, upper)``, declared events left out, in time order."""
+    found: list[Any] = []
+    for chunk in db.chunks(lot_ids):
+        stmt = (
+            select(lot_events, events.c.event_id, events.c.kind, events.c.biz_step, events.c.event_type,
+                   lots.c.lot_code, lots.c.gtin, lots.c.key, lots.c.uom, lots.c.tlc_source, lots.c.product_id)
+            .join(events, events.c.seq == lot_events.c.seq)
+            .join(lots, lots.c.id == lot_events.c.lot_id)
+            .where(lot_events.c.lot_id.in_(chunk))
+        )  # fmt: skip
+        if start:
+            stmt = stmt.where(lot_events.c.event_time >= start)
+        if upper:
+            stmt = stmt.where(lot_events.c.event_time < upper)
+        found.extend(r for r in conn.execute(stmt) if r.seq not in corrected)
+    found.sort(key=lambda r: (r.event_time, r.seq, r.key))
+    return found
+
+
+def _row(r: Any, facts: _Facts) -> dict[str, Any]:
+    """The FSMA 204 row of one lot event (and the CFIA file's two ends of a shipment)."""
+    places, firms = facts.places, facts.firms
+    product = facts.goods.get(r.product_id) or {}
+    move = facts.moves.get((r.seq, r.lot_id)) or {}
+    origin, destination = places.get(move.get("from") or ""), places.get(move.get("to") or "")
+    doc_type, doc_number = (facts.docs.get(r.seq) or [("", "")])[0]
+    step = r.kind or (r.biz_step or r.event_type)
+    return {
+        "Critical tracking event": CTE.get(r.kind or "", CTE.get(r.biz_step or "", f"Other: {step}")),
+        "Event date": r.event_time[:10],
+        "Event time (UTC)": r.event_time[11:19],
+        "Traceability lot code": r.lot_code or _private_lot(r.key),
+        "Traceability lot code source": _place_text(places.get(r.tlc_source or "")),
+        "TLC source reference": r.tlc_source or "",
+        "GTIN": r.gtin or "",
+        "Product description": product.get("description", ""),
+        "Commodity": product.get("commodity", ""),
+        "Variety": product.get("variety") or "",
+        "Quantity": format_micro(r.quantity) or "",
+        "Unit of measure": r.uom or "",
+        "Location": _place_text(places.get(r.location or "")),
+        "Location identifier": r.location or "",
+        "Ship-from location": _place_text(origin),
+        "Ship-to location": _place_text(destination),
+        "Reference document type": doc_type,
+        "Reference document number": doc_number,
+        "Firm": firms.get(r.party_id, r.party_id or ""),
+        "Role of the lot": r.role,
+        "Event ID": r.event_id,
+        # for the CFIA file: the firms at either end of a shipment, by name and address
+        "_from": _party_place(origin, firms),
+        "_to": _party_place(destination, firms),
+    }
 
 
 def _private_lot(key: str) -> str:
@@ -204,8 +223,8 @@ def _ends(moves: dict[tuple[int, int], dict[str, str | None]]) -> set[str | None
 
 def _documents(conn: Connection, seqs: Sequence[int]) -> dict[int, list[tuple[str, str]]]:
     out: dict[int, list[tuple[str, str]]] = {}
-    for i in range(0, len(seqs), CHUNK):
-        for row in conn.execute(select(entries.c.seq, entries.c.body).where(entries.c.seq.in_(seqs[i : i + CHUNK]))):
+    for chunk in db.chunks(seqs):
+        for row in conn.execute(select(entries.c.seq, entries.c.body).where(entries.c.seq.in_(chunk))):
             _, event = stored_event(bytes(row.body))
             out[row.seq] = [
                 (str(b.get("type") or "").rsplit("-", 1)[-1], str(b.get("bizTransaction") or "").rsplit(":", 1)[-1])
@@ -217,8 +236,7 @@ def _documents(conn: Connection, seqs: Sequence[int]) -> dict[int, list[tuple[st
 def _moves(conn: Connection, seqs: Sequence[int]) -> dict[tuple[int, int], dict[str, str | None]]:
     """(seq, lot) -> ship-from and ship-to, for shipping and receiving events."""
     out: dict[tuple[int, int], dict[str, str | None]] = {}
-    for i in range(0, len(seqs), CHUNK):
-        chunk = seqs[i : i + CHUNK]
+    for chunk in db.chunks(seqs):
         for s in conn.execute(
             select(shipments).where(shipments.c.ship_seq.in_(chunk) | shipments.c.received_seq.in_(chunk))
         ):
@@ -232,8 +250,8 @@ def _moves(conn: Connection, seqs: Sequence[int]) -> dict[tuple[int, int], dict[
 def _places(conn: Connection, uris: Iterable[str | None]) -> dict[str, dict[str, Any]]:
     wanted = sorted(u for u in uris if u)
     out = {}
-    for i in range(0, len(wanted), CHUNK):
-        for p in conn.execute(select(locations).where(locations.c.uri.in_(wanted[i : i + CHUNK]))):
+    for chunk in db.chunks(wanted):
+        for p in conn.execute(select(locations).where(locations.c.uri.in_(chunk))):
             out[p.uri] = {"name": p.name, "address": p.address, "region": p.region, "country": p.country,
                           "gln": p.gln, "premises": p.premises, "party": p.party_id}  # fmt: skip
     return out
@@ -326,6 +344,6 @@ def event_seqs(records: Sequence[dict[str, Any]], engine: Engine) -> list[int]:
     ids = sorted({r["Event ID"] for r in records})
     with db.read_snapshot(engine) as conn:
         out: list[int] = []
-        for i in range(0, len(ids), CHUNK):
-            out += [r[0] for r in conn.execute(select(events.c.seq).where(events.c.event_id.in_(ids[i : i + CHUNK])))]
+        for chunk in db.chunks(ids):
+            out += [r[0] for r in conn.execute(select(events.c.seq).where(events.c.event_id.in_(chunk)))]
     return sorted(out)

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from tracefood.chain.registry import Actor
 
 DIRECTIONS = ("back", "forward")
-CHUNK = 500
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 MAX_LOTS = 1_000_000  # a bound on the closure itself (ids only), far above any real recall
@@ -75,11 +74,6 @@ class _Closure:
     edges: list[tuple[int, int, str, int, int | None]] = field(default_factory=list)  # (from, to, kind, seq, qty)
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[list[int]]:
-    for i in range(0, len(ids), CHUNK):
-        yield list(ids[i : i + CHUNK])
-
-
 def corrected_seqs(conn: Connection) -> frozenset[int]:
     """Seqs of events declared erroneous by an EPCIS error declaration: read once per answer,
     from the (few, indexed) correction rows."""
@@ -96,30 +90,41 @@ def corrected_seqs(conn: Connection) -> frozenset[int]:
 def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
     corrected = corrected_seqs(conn)
     closure = _Closure([start.id])
-    seeds = [start.id]
-    if start.kind == "sscc":
-        # everything the unit ever held (and what those held: pallets in containers)
-        frontier = [start.id]
-        seen = {start.id}
-        while frontier:
-            found = []
-            for chunk in _chunks(frontier):
-                for r in conn.execute(
-                    select(lot_links.c.parent_id, lot_links.c.child_id, lot_links.c.seq, lot_links.c.quantity).where(
-                        lot_links.c.kind == "contains",
-                        lot_links.c.parent_id.in_(chunk),
-                    )
-                ):
-                    if r.seq in corrected:
-                        continue
-                    closure.edges.append((r.parent_id, r.child_id, "contains", r.seq, r.quantity))
-                    if r.child_id not in seen:
-                        seen.add(r.child_id)
-                        found.append(r.child_id)
-            frontier = found
-        seeds = sorted(seen)
+    # a unit starts from everything it ever held (and what those held: pallets in containers)
+    seeds = _contents(conn, start.id, corrected, closure) if start.kind == "sscc" else [start.id]
     for lot_id in seeds:
         closure.lots[lot_id] = 0
+    _lineage(conn, seeds, direction, corrected, closure)
+    _stays(conn, corrected, closure)
+    return closure
+
+
+def _contents(conn: Connection, unit: int, corrected: frozenset[int], closure: _Closure) -> list[int]:
+    """Every lot and unit ``unit`` ever contained, nested, with itself: one query per level."""
+    frontier = [unit]
+    seen = {unit}
+    while frontier:
+        found = []
+        for chunk in db.chunks(frontier):
+            for r in conn.execute(
+                select(lot_links.c.parent_id, lot_links.c.child_id, lot_links.c.seq, lot_links.c.quantity).where(
+                    lot_links.c.kind == "contains",
+                    lot_links.c.parent_id.in_(chunk),
+                )
+            ):
+                if r.seq in corrected:
+                    continue
+                closure.edges.append((r.parent_id, r.child_id, "contains", r.seq, r.quantity))
+                if r.child_id not in seen:
+                    seen.add(r.child_id)
+                    found.append(r.child_id)
+        frontier = found
+    return sorted(seen)
+
+
+def _lineage(conn: Connection, seeds: list[int], direction: str, corrected: frozenset[int], closure: _Closure) -> None:
+    """The lots transformations made from (forward) or into (back) the seeds, breadth-first:
+    one query per level over the whole frontier."""
     frontier = seeds
     mine, theirs = (
         (lot_links.c.child_id, lot_links.c.parent_id)
@@ -130,7 +135,7 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
     while frontier:
         depth += 1
         found = []
-        for chunk in _chunks(frontier):
+        for chunk in db.chunks(frontier):
             rows = conn.execute(
                 select(mine.label("near"), theirs.label("far"), lot_links.c.seq, lot_links.c.quantity).where(
                     lot_links.c.kind == "transform", mine.in_(chunk)
@@ -147,14 +152,18 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
         if len(closure.lots) > MAX_LOTS:
             raise InvalidParameter("id", f"the trace reaches more than {MAX_LOTS:,} lots; narrow the query")
         frontier = found
-    # the containers every reached lot travelled in, with when it was loaded and unloaded, and
-    # the containers those were in at the same time (a pallet inside a sealed container)
+
+
+def _stays(conn: Connection, corrected: frozenset[int], closure: _Closure) -> None:
+    """The containers every reached lot travelled in, with when it was loaded and unloaded, and
+    the containers those were in at the same time (a pallet inside a sealed container): one
+    query per nesting level, eight levels at most."""
     windows: dict[int, list[_Stay]] = {i: [_Stay(i, ("", -1), None, 0, None)] for i in closure.lots}
     level = sorted(closure.lots)
     loaded, unloaded = events.alias("loaded"), events.alias("unloaded")
     for _ in range(8):
         parents: dict[int, list[_Stay]] = {}
-        for chunk in _chunks(level):
+        for chunk in db.chunks(level):
             for link in conn.execute(
                 select(
                     lot_links.c.parent_id,
@@ -168,21 +177,25 @@ def _closure(conn: Connection, start: Any, direction: str) -> _Closure:
                 .outerjoin(unloaded, unloaded.c.seq == lot_links.c.removed_seq)
                 .where(lot_links.c.kind == "contains", lot_links.c.child_id.in_(chunk))
             ):
-                if link.seq in corrected:
-                    continue
-                loaded_at: _At = (link.since, link.seq)
-                unloaded_at: _At | None = None if link.removed_seq is None else (link.until, link.removed_seq)
-                for stay in windows.get(link.child_id, []):
-                    since = max(stay.since, loaded_at)
-                    until = min((x for x in (stay.until, unloaded_at) if x is not None), default=None)
-                    if until is None or since <= until:  # the lot was inside while this link held
-                        inner = _Stay(stay.lot, since, until, link.seq, link.removed_seq)
-                        closure.containers.setdefault(link.parent_id, []).append(inner)
-                        parents.setdefault(link.parent_id, []).append(inner)
+                if link.seq not in corrected:
+                    _inside(link, windows.get(link.child_id, []), closure, parents)
         windows, level = parents, sorted(parents)
         if not level:
             break
-    return closure
+
+
+def _inside(link: Any, stays: list[_Stay], closure: _Closure, parents: dict[int, list[_Stay]]) -> None:
+    """The part of each of ``stays`` (a reached lot inside the link's child) that the link held
+    too: the lot was inside the link's parent then."""
+    loaded_at: _At = (link.since, link.seq)
+    unloaded_at: _At | None = None if link.removed_seq is None else (link.until, link.removed_seq)
+    for stay in stays:
+        since = max(stay.since, loaded_at)
+        until = min((x for x in (stay.until, unloaded_at) if x is not None), default=None)
+        if until is None or since <= until:  # the lot was inside while this link held
+            inner = _Stay(stay.lot, since, until, link.seq, link.removed_seq)
+            closure.containers.setdefault(link.parent_id, []).append(inner)
+            parents.setdefault(link.parent_id, []).append(inner)
 
 
 def trace(
@@ -230,12 +243,62 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
     lot_ids = sorted(closure.lots, key=lambda i: (closure.lots[i], i))
     container_ids = sorted(set(closure.containers) - set(closure.lots))
     every = lot_ids + container_ids
+    rows = _lot_rows(conn, every)
+    ordered, touched = _history(conn, lot_ids, closure, corrected)
+    ships = _shipments(conn, lot_ids, corrected)
+    party_ids = {r.party_id for r in ordered} | {s.from_party for s in ships} | {s.to_party for s in ships}
+    location_uris = {r.location for r in ordered} | {s.from_location for s in ships} | {s.to_location for s in ships}
+    holders: list[dict[str, Any]] = []
+    in_transit: list[dict[str, Any]] = []
+    if direction == "forward":
+        holders = _holders(conn, lot_ids, rows, party_ids, location_uris)
+        in_transit = [_in_transit(s, rows) for s in ships if s.status == "in_transit"]
+    party_ids.discard(None)
+    location_uris.discard(None)
+    names = _names(conn, party_ids, location_uris)
+    seq_ids = {r.seq: r.event_id for r in ordered} | {s.ship_seq: None for s in ships}
+    page_lots = every[offset : offset + limit]
+    page_events = ordered[offset : offset + limit]
+    more = offset + limit < max(len(every), len(ordered))
+    keep = set(page_lots)
+    nodes = [_node(rows[i], closure, start) for i in page_lots if i in rows]
+    edges = _edges(conn, closure, rows, ships, keep, seq_ids)
+    return {
+        "id": start.key,
+        "direction": direction,
+        "start": _node(start, closure, start),
+        "lots": [rows[i].key for i in page_lots if rows[i].kind != "sscc"],
+        "containers": [rows[i].key for i in every if rows[i].kind == "sscc"],
+        "events": [r.event_id for r in page_events],
+        "event_details": [_event_detail(r, rows, touched) for r in page_events],
+        "parties": [{"id": p, "name": names["parties"].get(p)} for p in sorted(party_ids)],
+        "locations": [{"id": loc, "name": names["locations"].get(loc)} for loc in sorted(location_uris)],
+        "holders": holders,
+        "in_transit": in_transit,
+        "graph": {"nodes": nodes, "edges": edges},
+        "counts": {
+            "lots": sum(1 for i in every if rows[i].kind != "sscc"),
+            "containers": sum(1 for i in every if rows[i].kind == "sscc"),
+            "events": len(ordered),
+        },
+        "next_page_token": _token(offset + limit) if more else None,
+    }
+
+
+def _lot_rows(conn: Connection, ids: list[int]) -> dict[int, Any]:
     rows = {}
-    for chunk in _chunks(every):
+    for chunk in db.chunks(ids):
         for r in conn.execute(select(lots).where(lots.c.id.in_(chunk))):
             rows[r.id] = r
-    # history: every event naming a reached lot, and every event of a container it was in
-    # while it was inside (by event time; the projections' ``content`` rows follow arrival order)
+    return rows
+
+
+def _history(
+    conn: Connection, lot_ids: list[int], closure: _Closure, corrected: frozenset[int]
+) -> tuple[list[Any], dict[int, set[int]]]:
+    """Every event naming a reached lot, and every event of a container it was in while it was
+    inside (by event time; the projections' ``content`` rows follow arrival order), in time
+    order; and by event, the reached lots it touched."""
     history: dict[int, Any] = {}
     touched: dict[int, set[int]] = {}
     for r in _history_rows(conn, lot_ids, corrected):
@@ -254,44 +317,53 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
         if inside:
             history.setdefault(r.seq, r)
             touched.setdefault(r.seq, set()).update(inside)
-    ordered = sorted(history.values(), key=lambda r: (r.event_time, r.seq))
+    return sorted(history.values(), key=lambda r: (r.event_time, r.seq)), touched
+
+
+def _shipments(conn: Connection, lot_ids: list[int], corrected: frozenset[int]) -> list[Any]:
     ships: list[Any] = []
-    for chunk in _chunks(lot_ids):
+    for chunk in db.chunks(lot_ids):
         ships.extend(
             s
             for s in conn.execute(select(shipments).where(shipments.c.lot_id.in_(chunk)))
             if s.ship_seq not in corrected
         )
-    party_ids = {r.party_id for r in ordered} | {s.from_party for s in ships} | {s.to_party for s in ships}
-    location_uris = {r.location for r in ordered} | {s.from_location for s in ships} | {s.to_location for s in ships}
+    return ships
+
+
+def _holders(
+    conn: Connection, lot_ids: list[int], rows: dict[int, Any], party_ids: set[Any], location_uris: set[Any]
+) -> list[dict[str, Any]]:
+    """Stock on hand of the reached lots; adds the holders and places to ``party_ids`` and
+    ``location_uris``."""
     holders: list[dict[str, Any]] = []
-    in_transit: list[dict[str, Any]] = []
-    if direction == "forward":
-        for chunk in _chunks(lot_ids):
-            for s in conn.execute(select(stock).where(stock.c.lot_id.in_(chunk), stock.c.quantity > 0)):
-                holders.append(
-                    {"lot": rows[s.lot_id].key, "party": s.party_id, "location": s.location,
-                     "quantity": format_micro(s.quantity), "unit": rows[s.lot_id].uom}
-                )  # fmt: skip
-                party_ids.add(s.party_id)
-                location_uris.add(s.location)
-        for s in ships:
-            if s.status == "in_transit":
-                in_transit.append(
-                    {"lot": rows[s.lot_id].key, "from": s.from_location, "to": s.to_location,
-                     "from_party": s.from_party, "to_party": s.to_party, "quantity": format_micro(s.quantity),
-                     "unit": rows[s.lot_id].uom, "carrier": s.carrier, "reference": s.reference,
-                     "shipped_seq": s.ship_seq}
-                )  # fmt: skip
-    party_ids.discard(None)
-    location_uris.discard(None)
-    names = _names(conn, party_ids, location_uris)
-    seq_ids = {r.seq: r.event_id for r in ordered} | {s.ship_seq: None for s in ships}
-    page_lots = every[offset : offset + limit]
-    page_events = ordered[offset : offset + limit]
-    more = offset + limit < max(len(every), len(ordered))
-    keep = set(page_lots)
-    nodes = [_node(rows[i], closure, start) for i in page_lots if i in rows]
+    for chunk in db.chunks(lot_ids):
+        for s in conn.execute(select(stock).where(stock.c.lot_id.in_(chunk), stock.c.quantity > 0)):
+            holders.append(
+                {"lot": rows[s.lot_id].key, "party": s.party_id, "location": s.location,
+                 "quantity": format_micro(s.quantity), "unit": rows[s.lot_id].uom}
+            )  # fmt: skip
+            party_ids.add(s.party_id)
+            location_uris.add(s.location)
+    return holders
+
+
+def _in_transit(s: Any, rows: dict[int, Any]) -> dict[str, Any]:
+    return {"lot": rows[s.lot_id].key, "from": s.from_location, "to": s.to_location,
+            "from_party": s.from_party, "to_party": s.to_party, "quantity": format_micro(s.quantity),
+            "unit": rows[s.lot_id].uom, "carrier": s.carrier, "reference": s.reference,
+            "shipped_seq": s.ship_seq}  # fmt: skip
+
+
+def _edges(
+    conn: Connection,
+    closure: _Closure,
+    rows: dict[int, Any],
+    ships: list[Any],
+    keep: set[int],
+    seq_ids: dict[int, str | None],
+) -> list[dict[str, Any]]:
+    """The graph's edges touching a lot of the page: lineage and contents, carriage, shipments."""
     edges = []
     for src, dst, kind, seq, qty in closure.edges:
         if src in keep or dst in keep:
@@ -313,36 +385,18 @@ def _answer(conn: Connection, start: Any, direction: str, closure: _Closure, lim
                  "seq": s.ship_seq, "event": seq_ids.get(s.ship_seq) or _event_id(conn, s.ship_seq),
                  "quantity": format_micro(s.quantity), "status": s.status}
             )  # fmt: skip
+    return edges
+
+
+def _event_detail(r: Any, rows: dict[int, Any], touched: dict[int, set[int]]) -> dict[str, Any]:
     return {
-        "id": start.key,
-        "direction": direction,
-        "start": _node(start, closure, start),
-        "lots": [rows[i].key for i in page_lots if rows[i].kind != "sscc"],
-        "containers": [rows[i].key for i in every if rows[i].kind == "sscc"],
-        "events": [r.event_id for r in page_events],
-        "event_details": [
-            {
-                "seq": r.seq,
-                "id": r.event_id,
-                "time": r.event_time,
-                "kind": r.kind or (r.biz_step or r.event_type),
-                "party": r.party_id,
-                "location": r.location,
-                "lots": sorted(rows[i].key for i in touched[r.seq]),
-            }
-            for r in page_events
-        ],
-        "parties": [{"id": p, "name": names["parties"].get(p)} for p in sorted(party_ids)],
-        "locations": [{"id": loc, "name": names["locations"].get(loc)} for loc in sorted(location_uris)],
-        "holders": holders,
-        "in_transit": in_transit,
-        "graph": {"nodes": nodes, "edges": edges},
-        "counts": {
-            "lots": sum(1 for i in every if rows[i].kind != "sscc"),
-            "containers": sum(1 for i in every if rows[i].kind == "sscc"),
-            "events": len(ordered),
-        },
-        "next_page_token": _token(offset + limit) if more else None,
+        "seq": r.seq,
+        "id": r.event_id,
+        "time": r.event_time,
+        "kind": r.kind or (r.biz_step or r.event_type),
+        "party": r.party_id,
+        "location": r.location,
+        "lots": sorted(rows[i].key for i in touched[r.seq]),
     }
 
 
@@ -352,7 +406,7 @@ _HISTORY = (lot_events, events.c.event_id, events.c.biz_step, events.c.kind, eve
 def _history_rows(conn: Connection, ids: Sequence[int], corrected: frozenset[int]) -> Iterable[Any]:
     """The events naming these lots (not the projections' ``content`` rows), with declared
     events left out."""
-    for chunk in _chunks(ids):
+    for chunk in db.chunks(ids):
         rows = conn.execute(
             select(*_HISTORY)
             .join(events, events.c.seq == lot_events.c.seq)
@@ -402,12 +456,10 @@ def _event_id(conn: Connection, seq: int) -> str | None:
 def _names(conn: Connection, party_ids: set[str], uris: set[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {"parties": {}, "locations": {}}
     ids, places = sorted(party_ids), sorted(uris)
-    for i in range(0, len(ids), CHUNK):
-        found = conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(ids[i : i + CHUNK])))
+    for chunk in db.chunks(ids):
+        found = conn.execute(select(parties.c.id, parties.c.name).where(parties.c.id.in_(chunk)))
         out["parties"].update({r[0]: r[1] for r in found})
-    for i in range(0, len(places), CHUNK):
-        found = conn.execute(
-            select(locations.c.uri, locations.c.name).where(locations.c.uri.in_(places[i : i + CHUNK]))
-        )
+    for chunk in db.chunks(places):
+        found = conn.execute(select(locations.c.uri, locations.c.name).where(locations.c.uri.in_(chunk)))
         out["locations"].update({r[0]: r[1] for r in found})
     return out

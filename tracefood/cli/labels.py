@@ -18,20 +18,13 @@ from tracefood.chain.registry import OPERATOR
 from tracefood.cli.common import echo_json, handle_errors, pass_instance
 from tracefood.errors import InvalidParameter
 from tracefood.instance import Instance
-from tracefood.labels import printed, qr
+from tracefood.labels import db_trust, issuance, printed, qr
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
 from tracefood.labels import trust as label_trust
 
 FETCH_TIMEOUT = 30
 MAX_TRUST_LIST = 256 * 1024 * 1024
-
-
-def _text_of(issued: label_store.IssuedLabel) -> label_render.LabelText:
-    from tracefood.web.api.labels import label_text  # the same text as the API prints
-
-    return label_text(issued)
 
 
 @click.group(name="label", help="Issue and verify signed QR labels; manage label keys.")
@@ -60,7 +53,7 @@ def issue(instance: Instance, identifier: str, party: str | None, fmt: str | Non
     if fmt is None:
         suffix = output.suffix.lower().lstrip(".") if output else ""
         fmt = suffix if suffix in label_render.FORMATS else "png"
-    issued = label_store.issue(
+    issued = issuance.issue(
         instance.ledger.engine,
         instance.label_keys,
         identifier,
@@ -72,9 +65,9 @@ def issue(instance: Instance, identifier: str, party: str | None, fmt: str | Non
     )
     if output is not None:
         if fmt == "pdf" and layout in ("letter", "a4"):
-            data = printed.render_sheet([(issued.url, _text_of(issued))], layout=layout, ec=issued.ec)
+            data = printed.render_sheet([(issued.url, issuance.label_text(issued))], layout=layout, ec=issued.ec)
         else:
-            data = label_render.render(issued.url, fmt, _text_of(issued), ec=issued.ec, layout=layout)
+            data = label_render.render(issued.url, fmt, issuance.label_text(issued), ec=issued.ec, layout=layout)
         output.write_bytes(data)
     if as_json:
         version, level = qr.qr_info(issued.url, issued.ec)
@@ -116,7 +109,7 @@ def verify(instance: Instance, label: str, trust_file: Path | None, ledger_key: 
         trust: label_trust.Trust = label_trust.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
         verdict = labels.verify(label, trust, source="trust-list")
     else:
-        verdict = labels.verify(label, label_store.DbTrust(instance.ledger.engine))
+        verdict = labels.verify(label, db_trust.DbTrust(instance.ledger.engine))
     if as_json:
         echo_json(verdict.to_json())
     else:

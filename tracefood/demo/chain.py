@@ -23,10 +23,11 @@ from typing import Any
 
 from tracefood.chain.capture import EventStore
 from tracefood.chain.registry import OPERATOR, Actor, Registry
-from tracefood.demo.data import LOCATIONS, PARTIES, PRODUCTS, TOKENS, scenario
+from tracefood.demo.data import LOCATIONS, PARTIES, PRODUCTS, TOKENS
+from tracefood.demo.scenario import scenario
 from tracefood.errors import Conflict
-from tracefood.labels import store as label_store
-from tracefood.labels.store import LabelKeys
+from tracefood.labels import issuance
+from tracefood.labels.keystore import LabelKeys
 from tracefood.ledger import Ledger
 
 DEMO_LABELS = (
@@ -42,9 +43,9 @@ def demo_labels(ledger: Ledger, keys: LabelKeys, base_url: str) -> list[tuple[st
     out = []
     for lot, what in DEMO_LABELS:
         earlier = [
-            i["url"] for i in label_store.issuances(ledger.engine, subject=lot) if i["url"].startswith(base_url + "/")
+            i["url"] for i in issuance.issuances(ledger.engine, subject=lot) if i["url"].startswith(base_url + "/")
         ]
-        url = earlier[0] if earlier else label_store.issue(ledger.engine, keys, lot, OPERATOR, base_url).url
+        url = earlier[0] if earlier else issuance.issue(ledger.engine, keys, lot, OPERATOR, base_url).url
         out.append((url, what))
     return out
 

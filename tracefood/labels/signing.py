@@ -12,7 +12,7 @@ covered too. ``kid`` is 12 base64url characters derived from the public key, the
 so the page verifies in the browser (WebCrypto) and asks the server for its verdict with the
 full URL.
 
-:func:`verify` gives the same verdict online (trust from the database, ``label_store``) and
+:func:`verify` gives the same verdict online (trust from the database, :mod:`~tracefood.labels.db_trust`) and
 offline (trust from a signed trust list, :class:`~tracefood.labels.trust.TrustList`): the checks
 run in one order and each failure has its own reason code, which pages translate and the CLI
 prints. The label keys and their ids are in :mod:`tracefood.labels.keys`; what a verifier trusts

@@ -4,7 +4,7 @@
 this key id (:class:`KeyRecord`, with its party and revocation), what is known of the label's
 lot or logistic unit (:class:`SubjectRecord`: status, custodians, recall) and which labels
 were issued with this signature prefix (:class:`Issued`). Online the answers come from the
-database (:mod:`tracefood.labels.store`); offline from a :class:`TrustList`, the same facts
+database (:mod:`tracefood.labels.db_trust`); offline from a :class:`TrustList`, the same facts
 exported by :func:`build_trust_list` as a C2SP signed note that the ledger key signs and that
 expires, so a verifier without network access still reaches the server's verdict.
 """

@@ -265,8 +265,7 @@ def _prepare(index: int, item: NewEntry) -> Prepared:
 def _existing_receipts(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[Prepared, Receipt]]:
     found: dict[str, tuple[Prepared, Receipt]] = {}
     unique = sorted(set(ids))
-    for start in range(0, len(unique), 500):
-        chunk = unique[start : start + 500]
+    for chunk in db.chunks(unique):
         stmt = select(entries.c.seq, entries.c.entry_id, entries.c.leaf_hash, entries.c.body).where(
             entries.c.entry_id.in_(chunk)
         )

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypeVar
 
 try:
     import fcntl
@@ -33,6 +33,20 @@ LOCK_KEY = int.from_bytes(hashlib.sha256(b"tracefood-ledger-append").digest()[:8
 
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 COPY_THRESHOLD = 50
+
+IN_CHUNK: Final = 500
+"""Values per ``IN (...)`` list. Each value is one bound parameter, and SQLite builds before
+3.32 refuse a statement with more than 999 of them (SQLITE_MAX_VARIABLE_NUMBER); 500 leaves
+room for the statement's other parameters and keeps PostgreSQL's plans for the list cheap."""
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size``, for one ``IN (...)`` statement each
+    (none for an empty sequence). A slice of a list is a list, of a tuple a tuple."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) -> Engine:

@@ -8,6 +8,7 @@ so a proof and the root it leads to always come from the same tree size.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import zip_longest
 
 from sqlalchemy import Connection, func, select
 
@@ -15,8 +16,6 @@ from tracefood.errors import IntegrityError
 from tracefood.ledger import db, merkle
 from tracefood.ledger.merkle import Coord
 from tracefood.ledger.models import entries, node_coord, node_id
-
-_CHUNK = 500  # parameters per IN (...) list
 
 
 def size(conn: Connection) -> int:
@@ -45,8 +44,8 @@ def lookup(conn: Connection, coords: Iterable[Coord]) -> dict[Coord, bytes]:
         rows = conn.exec_driver_sql(_LOOKUP_PG, {"leaves": leaves, "inner": inner}).all()
     else:
         rows = []
-        for start in range(0, max(len(leaves), len(inner)), _CHUNK):
-            part_l, part_i = leaves[start : start + _CHUNK], inner[start : start + _CHUNK]
+        # leaves and inner nodes side by side, one statement per pair of IN lists
+        for part_l, part_i in zip_longest(db.chunks(leaves), db.chunks(inner), fillvalue=()):
             sql = (
                 f"SELECT 0, seq, leaf_hash FROM ledger_entries WHERE seq IN ({','.join('?' * len(part_l))}) "
                 f"UNION ALL SELECT 1, id, hash FROM ledger_nodes WHERE id IN ({','.join('?' * len(part_i))})"

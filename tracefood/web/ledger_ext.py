@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from tracefood.config import Settings
 from tracefood.errors import TraceFoodError
 from tracefood.instance import Instance
-from tracefood.labels.store import LabelKeys
+from tracefood.labels.keystore import LabelKeys
 from tracefood.ledger import Ledger, tree
 from tracefood.ledger import db as ledger_db
 

@@ -20,7 +20,6 @@ from tracefood.epcis.events import Facts, Obj
 from tracefood.errors import EventError
 from tracefood.ledger import db
 
-CHUNK = 500
 """Keys per ``IN (...)`` list."""
 
 
@@ -50,8 +49,8 @@ class UnitOfWork:
         wanted = sorted(set(keys) - set(self.lots))
         while wanted:
             found: list[LotState] = []
-            for start in range(0, len(wanted), CHUNK):
-                rows = self.conn.execute(select(lots).where(lots.c.key.in_(wanted[start : start + CHUNK])))
+            for chunk in db.chunks(wanted):
+                rows = self.conn.execute(select(lots).where(lots.c.key.in_(chunk)))
                 found.extend(LotState(**r._mapping) for r in rows)
             ids = self._remember(found)
             wanted = self._load_related(ids)
@@ -71,8 +70,7 @@ class UnitOfWork:
     def _load_related(self, ids: list[int]) -> list[str]:
         """Stock, in-transit shipments and contents of these lots; returns unseen content keys."""
         child_ids: set[int] = set()
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
+        for chunk in db.chunks(ids):
             for r in self.conn.execute(select(stock).where(stock.c.lot_id.in_(chunk))):
                 self.stock[(r.lot_id, r.location)] = StockEntry(r.quantity, r.party_id, True, False)
             for r in self.conn.execute(
@@ -88,8 +86,8 @@ class UnitOfWork:
                 child_ids.add(r.child_id)
         unseen = sorted(child_ids - set(self.by_id))
         keys: list[str] = []
-        for start in range(0, len(unseen), CHUNK):
-            rows = self.conn.execute(select(lots.c.key).where(lots.c.id.in_(unseen[start : start + CHUNK])))
+        for part in db.chunks(unseen):
+            rows = self.conn.execute(select(lots.c.key).where(lots.c.id.in_(part)))
             keys.extend(r.key for r in rows)
         return keys
 
@@ -206,10 +204,8 @@ class UnitOfWork:
         """The links made by events at or before ``time``: an unloading that reaches the ledger
         late (another system's export) does not close a later trip of the same unit."""
         unknown = sorted({link.seq for link in links} - set(self.times))
-        for start in range(0, len(unknown), CHUNK):
-            found = self.conn.execute(
-                select(events.c.seq, events.c.event_time).where(events.c.seq.in_(unknown[start : start + CHUNK]))
-            )
+        for chunk in db.chunks(unknown):
+            found = self.conn.execute(select(events.c.seq, events.c.event_time).where(events.c.seq.in_(chunk)))
             self.times.update((int(seq), str(at)) for seq, at in found)
         return [link for link in links if self.times.get(link.seq, "") <= time]
 

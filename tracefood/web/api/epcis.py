@@ -22,6 +22,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from tracefood.chain import query as epcis_query
+from tracefood.chain.query_params import parse_query
 from tracefood.chain.tables import events
 from tracefood.errors import (
     InvalidParameter,
@@ -163,7 +164,7 @@ def _query_answer(document: dict[str, Any]) -> Response:
 def query_events() -> Response:
     actor = require()
     check_versions({name: request.headers.get(name) for name in VERSION_HEADERS})
-    query = epcis_query.parse_query(request.args.items(multi=True), epcis_query.known_keys(get_ledger().engine))
+    query = parse_query(request.args.items(multi=True), epcis_query.known_keys(get_ledger().engine))
     page = epcis_query.run_query(get_ledger().engine, query, actor)
     response = _query_answer(page.document)
     if page.next_token is not None:

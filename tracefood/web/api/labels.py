@@ -13,11 +13,10 @@ from tracefood.chain import access
 from tracefood.chain.registry import Actor
 from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.errors import Forbidden, IdentifierError, InvalidEntry, InvalidParameter
+from tracefood.labels import db_trust, issuance, printed, qr
 from tracefood.labels import keys as label_keys_codec
-from tracefood.labels import printed, qr
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
 from tracefood.web.api.events import json_body
 from tracefood.web.auth import require
 from tracefood.web.ledger_ext import get_instance, get_label_keys, get_ledger, get_settings
@@ -63,27 +62,12 @@ def base_url() -> str:
     return labels.canonical_base(get_settings().public_url)
 
 
-def label_text(issued: label_store.IssuedLabel) -> label_render.LabelText:
-    info = issued.info
-    origin = info.get("origin") or {}
-    where = ", ".join(p for p in (origin.get("region"), origin.get("country")) if p) or None
-    return label_render.LabelText(
-        product=info.get("product") or issued.subject.gtin or "Logistic unit",
-        producer=info.get("producer") or issued.party_id,
-        lot=issued.subject.lot,
-        gtin=issued.subject.gtin,
-        sscc=issued.subject.sscc,
-        pack_date=info.get("pack_date"),
-        origin=where,
-    )
-
-
-def label_file(issued: label_store.IssuedLabel, fmt: str, layout: str) -> Response:
+def label_file(issued: issuance.IssuedLabel, fmt: str, layout: str) -> Response:
     """The rendered label as a download, its URL in the ``Label-URL`` header."""
     if fmt == "pdf" and layout in ("letter", "a4"):
-        data = printed.render_sheet([(issued.url, label_text(issued))], layout=layout, ec=issued.ec)
+        data = printed.render_sheet([(issued.url, issuance.label_text(issued))], layout=layout, ec=issued.ec)
     else:
-        data = label_render.render(issued.url, fmt, label_text(issued), ec=issued.ec, layout=layout)
+        data = label_render.render(issued.url, fmt, issuance.label_text(issued), ec=issued.ec, layout=layout)
     name = (issued.subject.lot or issued.subject.sscc or "label").replace('"', "")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60]
     response = Response(data, mimetype=MIMETYPES[fmt])
@@ -92,7 +76,7 @@ def label_file(issued: label_store.IssuedLabel, fmt: str, layout: str) -> Respon
     return response
 
 
-def issue_from(body: Any, actor: Actor) -> tuple[label_store.IssuedLabel, str, str]:
+def issue_from(body: Any, actor: Actor) -> tuple[issuance.IssuedLabel, str, str]:
     identifier = _field(body, "id")
     if identifier is None:  # the GS1 pieces instead of an id: {"gtin", "lot"} or {"sscc"}
         gtin, lot, sscc = _field(body, "gtin", limit=14), _field(body, "lot", limit=20), _field(body, "sscc", limit=18)
@@ -112,7 +96,7 @@ def issue_from(body: Any, actor: Actor) -> tuple[label_store.IssuedLabel, str, s
         reason = "must be 4x6, letter or a4"
         raise InvalidEntry(f"layout {reason}", errors=[{"field": "/layout", "reason": reason}])
     assert identifier is not None
-    issued = label_store.issue(
+    issued = issuance.issue(
         get_ledger().engine,
         get_label_keys(),
         identifier,
@@ -143,9 +127,9 @@ def list_labels() -> Any:
     """The issuance log: every label issued for a lot (producers see their own party's)."""
     actor = require()
     identifier = request.args.get("id")
-    subject = label_store.resolve_subject(identifier).key if identifier else None
+    subject = issuance.resolve_subject(identifier).key if identifier else None
     party = None if access.reads_every_lot(actor) else actor.party_id
-    return jsonify({"labels": label_store.issuances(get_ledger().engine, subject=subject, party_id=party)})
+    return jsonify({"labels": issuance.issuances(get_ledger().engine, subject=subject, party_id=party)})
 
 
 @labels_api.post("/api/v1/labels/verify")
@@ -153,7 +137,7 @@ def verify_label() -> Any:
     """The server's verdict on a scanned label URL (no token needed: labels are public)."""
     url = _field(json_body(), "url", required=True, limit=2000)
     assert url is not None
-    verdict = labels.verify(url, label_store.DbTrust(get_ledger().engine))
+    verdict = labels.verify(url, db_trust.DbTrust(get_ledger().engine))
     response = jsonify(verdict.to_json())
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -200,7 +184,7 @@ def revoke_key(kid: str) -> Any:
 @labels_api.get("/.well-known/jwks.json")
 def jwks() -> Any:
     """The label keys that verify (active and rotated-out ones) as a JSON Web Key Set."""
-    response = jsonify(label_store.jwks(get_ledger().engine))
+    response = jsonify(db_trust.jwks(get_ledger().engine))
     response.headers["Cache-Control"] = "public, max-age=60"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
@@ -212,15 +196,13 @@ def trust_list() -> Response:
     ledger = get_ledger()
     hours = get_settings().trust_list_hours
     # Re-signed when anything it lists may have changed (its fingerprint) or a minute has passed.
-    fingerprint = label_store.trust_fingerprint(ledger.engine)
+    fingerprint = db_trust.trust_fingerprint(ledger.engine)
     now = time.monotonic()
     key = (id(current_app), fingerprint)
     with _trust_lock:
         cached = _trust_cache.get(key)
         if cached is None or now - cached[0] > TRUST_LIST_CACHE_SECONDS:
-            note = label_store.trust_list(
-                ledger.engine, get_instance().ledger_signer(), base_url=base_url(), hours=hours
-            )
+            note = db_trust.trust_list(ledger.engine, get_instance().ledger_signer(), base_url=base_url(), hours=hours)
             cached = (now, note)
             _trust_cache.clear()
             _trust_cache[key] = cached

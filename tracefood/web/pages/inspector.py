@@ -20,14 +20,14 @@ from flask import Response, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
 
 from tracefood.chain import access
-from tracefood.chain.capture import stored_event
 from tracefood.chain.registry import Actor
+from tracefood.chain.stored import stored_event
 from tracefood.chain.tables import events, locations, lot_events, lot_links, lots, parties
 from tracefood.epcis.events import format_micro
 from tracefood.epcis.gs1_keys import check_gtin, check_sscc, lot_uri, sscc_uri
 from tracefood.errors import IdentifierError, InvalidParameter, LabelError, NotFound, TraceFoodError
+from tracefood.labels import db_trust, subjects
 from tracefood.labels import signing as labels
-from tracefood.labels import store as label_store
 from tracefood.ledger import db
 from tracefood.ledger.models import entries
 from tracefood.web.api import labels as labels_api
@@ -85,7 +85,7 @@ def _scan(subject: labels.Subject) -> Any:
     ledger = get_ledger()
     actor: Actor | None = g.page_actor
     with db.read_snapshot(ledger.engine) as conn:
-        record = label_store.subject_record(conn, subject.key)
+        record = subjects.subject_record(conn, subject.key)
         if record is None:
             return _unknown(subject)
         row = conn.execute(select(lots).where(lots.c.key == subject.key)).one()
@@ -123,7 +123,7 @@ def _header_verdict(subject: labels.Subject) -> dict[str, Any] | None:
         return None
     query = request.query_string.decode("ascii", errors="replace")
     url = labels_api.base_url() + subject.path + (f"?{query}" if query else "") + "#" + signature.lstrip("#")
-    return labels.verify(url, label_store.DbTrust(get_ledger().engine)).to_json()
+    return labels.verify(url, db_trust.DbTrust(get_ledger().engine)).to_json()
 
 
 def _unknown(subject: labels.Subject) -> Any:
@@ -187,22 +187,28 @@ def _history(conn: Any, lot_id: int, full: bool) -> list[dict[str, Any]]:
             "correction": bool(r.correction),
         }
         if full:
-            body = conn.execute(select(entries.c.body).where(entries.c.seq == r.seq)).scalar_one()
-            _, event = stored_event(bytes(body))
-            item |= {
-                "event_id": r.event_id,
-                "party": r.party_id,
-                "party_name": names.get(r.party_id),
-                "role": r.role,
-                "quantity": format_micro(r.quantity),
-                "location": r.location,
-                "documents": [
-                    {"type": (b.get("type") or "").rsplit("-", 1)[-1], "id": b.get("bizTransaction")}
-                    for b in event.get("bizTransactionList", [])
-                ],
-            }
+            item |= _full_detail(conn, r, names)
         out.append(item)
     return out
+
+
+def _full_detail(conn: Any, r: Any, names: dict[str, str]) -> dict[str, Any]:
+    """What only an inspector's full view shows of a history line: who, in which role, how
+    much, where, and the business documents the stored event names."""
+    body = conn.execute(select(entries.c.body).where(entries.c.seq == r.seq)).scalar_one()
+    _, event = stored_event(bytes(body))
+    return {
+        "event_id": r.event_id,
+        "party": r.party_id,
+        "party_name": names.get(r.party_id),
+        "role": r.role,
+        "quantity": format_micro(r.quantity),
+        "location": r.location,
+        "documents": [
+            {"type": (b.get("type") or "").rsplit("-", 1)[-1], "id": b.get("bizTransaction")}
+            for b in event.get("bizTransactionList", [])
+        ],
+    }
 
 
 def _contents(conn: Any, container_id: int) -> list[dict[str, Any]]:
