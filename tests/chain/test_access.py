@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.chain.test_corrections import declare_erroneous
 from tests.factories import World, gtin, harvest, receive, ship, t
 from tracefood.chain import access
 from tracefood.chain.registry import Actor
@@ -90,6 +91,21 @@ def test_access__a_party_sees_exactly_the_lots_it_has_a_part_in(chain: World) ->
     assert _listed(chain, Actor("producer", None, "no party")) == set()
     with chain.ledger.engine.connect() as conn:
         assert not access.may_see_lot(conn, None, _row(chain, A1))  # no token: the public label page only
+
+
+def test_access__a_shipment_declared_erroneous_gives_no_part(world: World) -> None:
+    """A shipment recorded by mistake and declared erroneous never happened: neither the party it
+    was addressed to nor its carrier sees the lot through it (the sender still does)."""
+    c1 = lot_uri(ROMAINE, "C1")
+    world.record("farm-a", harvest("C1", "10"))
+    (sent,) = world.record("farm-a", ship("C1", "10", to="dc-ny", number="BOL-9") | {"carrier": "carrier"})
+    declare_erroneous(world, "farm-a", sent.seq)
+    row = _row(world, c1)
+    with world.ledger.engine.connect() as conn:
+        assert access.may_see_lot(conn, world.actor("farm-a"), row)
+        for party in ("dist", "carrier"):
+            assert not access.may_see_lot(conn, world.actor(party), row)
+            assert c1 not in _listed(world, world.actor(party))
 
 
 def test_access__labelling_is_narrower_than_seeing(chain: World) -> None:

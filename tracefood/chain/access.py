@@ -23,7 +23,8 @@ carrier          the same rule as a producer: in practice the lots it carried
 Naming a lot in an event is not a part in it: a party that records an observation of another
 party's lot (cooling it at its own site, crossing a border with it) does not see the lot through
 that, though the event itself stays visible to the party that recorded it. A shipment counts
-whatever became of it (received, in transit, declared erroneous): the ledger keeps it.
+once received or while in transit; a shipment declared erroneous never happened and gives its
+addressee and carrier no part in the lot (its sender keeps its own part through its stock).
 
 Every party that may see a lot sees all of it (its whole history and where it is now, and its
 trace, which names the lots linked to it); the list of "my lots" is narrower (what the party has
@@ -44,8 +45,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Select, exists, false, or_, select, union
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, union
 
+from tracefood.chain.projections.model import CORRECTED
 from tracefood.chain.tables import lots, shipments, stock
 from tracefood.epcis.identifiers import opaque_ident, parse_lookup_id
 from tracefood.errors import Forbidden, IdentifierError, InvalidParameter, NotFound
@@ -84,16 +86,19 @@ def lots_seen_by(party_id: str) -> Select[Any]:
         union(
             select(lots.c.id).where(lots.c.party_id == party_id),
             select(stock.c.lot_id).where(stock.c.party_id == party_id),
-            select(shipments.c.lot_id).where(
-                or_(
-                    shipments.c.from_party == party_id,
-                    shipments.c.to_party == party_id,
-                    shipments.c.carrier == party_id,
-                )
-            ),
+            select(shipments.c.lot_id).where(_moved_by(party_id)),
         )
         .subquery()
         .c[0]
+    )
+
+
+def _moved_by(party_id: str) -> ColumnElement[bool]:
+    """Shipments that give ``party_id`` a part in their lot: it sent, receives or carries them. A
+    shipment declared erroneous gives none (it never happened; its sender keeps its stock row)."""
+    return and_(
+        shipments.c.status != CORRECTED,
+        or_(shipments.c.from_party == party_id, shipments.c.to_party == party_id, shipments.c.carrier == party_id),
     )
 
 
@@ -118,10 +123,7 @@ def may_see_lot(conn: Connection, actor: Actor | None, lot: Any) -> bool:
     if lot.party_id == party:
         return True
     held = exists().where(stock.c.lot_id == lot.id, stock.c.party_id == party)
-    moved = exists().where(
-        shipments.c.lot_id == lot.id,
-        or_(shipments.c.from_party == party, shipments.c.to_party == party, shipments.c.carrier == party),
-    )
+    moved = exists().where(shipments.c.lot_id == lot.id, _moved_by(party))
     return bool(conn.execute(select(or_(held, moved))).scalar())
 
 
