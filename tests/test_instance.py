@@ -28,8 +28,10 @@ def test_instance__ledger_with_its_key_when_the_file_exists(migrated: Database, 
         assert instance.ledger.signer is None and instance.ledger is instance.ledger  # opened once
         with pytest.raises(LedgerKeyError, match=f"no ledger key at {tmp_path / 'ledger.key'}: run `tracefood init`"):
             instance.signing_ledger()
+        keyless = instance.ledger
         signer = create_key(tmp_path / "ledger.key", "test.tracefood/ledger")
         assert instance.signing_ledger().verifier == signer.verifier  # reopened with the new key
+        assert instance.ledger is not keyless and keyless.size() == 0  # retired, still usable by other threads
         instance.close()
         assert instance.ledger.verifier == signer.verifier
     finally:

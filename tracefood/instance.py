@@ -58,6 +58,7 @@ class Instance:
             load_master(settings.label_master_key, settings.label_master_key_file)
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
+        self._retired: list[Ledger] = []  # replaced while in use: disposed by close()
         self._label_keys: LabelKeys | None = None
         self._secret: str | None = None
 
@@ -70,24 +71,38 @@ class Instance:
     @property
     def ledger(self) -> Ledger:
         """The ledger, opened on first use: with its key when the key file exists."""
-        if self._ledger is None:
+        ledger = self._ledger
+        if ledger is None:
             with self._lock:
-                if self._ledger is None:
-                    key = self.settings.ledger_key_file
-                    self._ledger = Ledger.open(
-                        self.settings.database_url,
-                        key_file=key if key.exists() else None,
-                        sqlite_synchronous=self.settings.sqlite_synchronous,
-                    )
-        return self._ledger
+                ledger = self._ledger
+                if ledger is None:
+                    ledger = self._ledger = self._open_ledger()
+        return ledger
+
+    def _open_ledger(self) -> Ledger:
+        key = self.settings.ledger_key_file
+        return Ledger.open(
+            self.settings.database_url,
+            key_file=key if key.exists() else None,
+            sqlite_synchronous=self.settings.sqlite_synchronous,
+        )
 
     def signing_ledger(self) -> Ledger:
-        """The ledger, which must hold its key (checkpoints, verifying with the key)."""
+        """The ledger, which must hold its key (checkpoints, verifying with the key).
+
+        If the key file appeared after the ledger was opened (a server started before `tracefood
+        init`), a ledger with the key takes its place; the keyless one is only retired, not
+        closed, because other request threads may still be using it (``close`` disposes it)."""
         ledger = self.ledger
         if ledger.signer is None:
             load_key(self.settings.ledger_key_file)  # says why: missing, readable by others, ...
-            self.close()  # the key appeared since the ledger was opened: open it again
-            ledger = self.ledger
+            with self._lock:
+                current = self._ledger
+                if current is None or current.signer is None:
+                    if current is not None:
+                        self._retired.append(current)
+                    current = self._ledger = self._open_ledger()
+                ledger = current
         return ledger
 
     def ledger_signer(self) -> Signer:
@@ -108,13 +123,15 @@ class Instance:
     def label_keys(self) -> LabelKeys:
         """The parties' label keys, unsealed with the master key (LedgerKeyError with advice
         when there is none: ``tracefood init`` creates it)."""
-        if self._label_keys is None:
+        keys = self._label_keys
+        if keys is None:
             ledger = self.ledger
             master = load_master(self.settings.label_master_key, self.settings.label_master_key_file)
             with self._lock:
-                if self._label_keys is None:
-                    self._label_keys = LabelKeys(ledger.engine, master)
-        return self._label_keys
+                keys = self._label_keys
+                if keys is None:
+                    keys = self._label_keys = LabelKeys(ledger.engine, master)
+        return keys
 
     # -- the session secret --------------------------------------------------------------------
 
@@ -175,8 +192,10 @@ class Instance:
         """Dispose of the database connections; the ledger opens again on next use."""
         with self._lock:
             ledger, self._ledger, self._label_keys = self._ledger, None, None
-        if ledger is not None:
-            ledger.close()
+            retired, self._retired = self._retired, []
+        for old in [*retired, ledger]:
+            if old is not None:
+                old.close()
 
 
 def ensure_secret(path: Path) -> tuple[str, bool]:

@@ -5,11 +5,14 @@ tree grown without the key is caught up by ``Checkpoints.sign``. Both engines.""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from tracefood.errors import LedgerKeyError
+from tests.conftest import Database
+from tests.ledger.test_verify_tamper import drop_triggers
+from tracefood.errors import IntegrityError, LedgerKeyError
 from tracefood.ledger import Ledger, NewEntry, Write, merkle
 from tracefood.ledger.models import checkpoints
 from tracefood.ledger.note import open_checkpoint
@@ -30,13 +33,10 @@ def test_append__signs_the_checkpoint_of_the_grown_tree(ledger: Ledger) -> None:
         signed = ledger.latest_checkpoint()
         assert signed is not None and signed.size == ledger.size()
         assert open_checkpoint(signed.note, ledger.verifier).root == ledger.root()[1]
+        # kept beside the key by the write itself, once committed: never behind what a reader got
+        assert ledger.witness_file is not None
+        assert ledger.witness_file.read_text(encoding="utf-8") == signed.note
     assert stored(ledger) == [1, 5, 8]
-    # kept beside the key: by the first write at once, then at most every WITNESS_INTERVAL
-    # seconds, and by flush (Ledger.close)
-    assert ledger.witness_file is not None
-    assert ledger.witness_file.read_text(encoding="utf-8").split("\n")[1] in ("1", "8")
-    ledger.checkpoints.flush()
-    assert ledger.witness_file.read_text(encoding="utf-8") == signed.note
 
 
 def test_append__repeat_that_adds_nothing_signs_nothing(ledger: Ledger) -> None:
@@ -124,3 +124,36 @@ def test_latest_checkpoint__reads_only(ledger: Ledger) -> None:
 def _notes(ledger: Ledger) -> list[str]:
     with ledger.engine.connect() as conn:
         return list(conn.execute(select(checkpoints.c.note).order_by(checkpoints.c.size)).scalars())
+
+
+def test_append__never_signs_a_fork_of_a_checkpoint_it_handed_out(
+    ledger: Ledger, migrated: Database, key_file: Path
+) -> None:
+    """A database writer who rewrites history and deletes the checkpoint rows that show it
+    cannot make the ledger sign a fork: the checkpoint kept beside the key by the last write
+    (even one whose process then died without closing) still has to be extended."""
+    for i in range(3):
+        ledger.append({"lot": f"W-{i}"})
+    handed = ledger.latest_checkpoint()
+    assert handed is not None and handed.size == 3
+    drop_triggers(ledger.engine)
+    with ledger.engine.begin() as conn:  # history rewritten below the handed-out checkpoint
+        conn.execute(text("DELETE FROM ledger_checkpoints WHERE size > 1"))
+        conn.execute(text("DELETE FROM ledger_nodes"))
+        conn.execute(text("DELETE FROM ledger_entries WHERE seq >= 1"))
+        leaves = [bytes(h) for (h,) in conn.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq"))]
+        frontier = merkle.Frontier()
+        for leaf in leaves:
+            for level, idx, value in frontier.append(leaf):
+                conn.execute(
+                    text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                    {"l": level, "i": idx, "h": value},
+                )
+    reopened = Ledger.open(migrated.url, key_file=key_file)  # as a restarted process would
+    try:
+        for lot in ("FORK-1", "FORK-2"):
+            with pytest.raises(IntegrityError):
+                reopened.append({"lot": lot})
+        assert reopened.size() == 1 and stored(reopened) == [1]
+    finally:
+        reopened.close()

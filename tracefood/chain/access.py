@@ -186,11 +186,19 @@ def forbidden_lot(key: str, field: str = "id") -> Forbidden:
     )
 
 
-def may_list_party(actor: Actor, party_id: str | None) -> str | None:
-    """Whose lots ``actor`` may list when it asks for ``party_id``'s (None: every party's):
-    those who read every lot list anyone's; others only their own party's."""
+def may_list_party(actor: Actor, party_id: str | None, what: str = "lots") -> str | None:
+    """Whose ``what`` (lots, labels, label keys) ``actor`` may list when it asks for
+    ``party_id``'s (None: every party's): those who read every lot list anyone's; others only
+    their own party's."""
     if actor.role in READS_EVERY_LOT:
         return party_id
     if actor.party_id is None or party_id not in (None, actor.party_id):
-        raise Forbidden("you can list your own lots only")
+        raise Forbidden(f"you can list your own party's {what} only")
     return actor.party_id
+
+
+def may_manage_party(actor: Actor, party_id: str, what: str) -> None:
+    """Refuse unless ``actor`` may manage ``party_id``'s ``what`` (its label keys): the party
+    itself, or an admin."""
+    if actor.role not in MANAGES_REGISTRY and actor.party_id != party_id:
+        raise Forbidden(f"only {party_id} or an admin can manage {party_id}'s {what}")

@@ -32,7 +32,7 @@ from tracefood import utc
 from tracefood.chain import access
 from tracefood.chain.registry import Actor, _audit
 from tracefood.chain.tables import label_keys, parties
-from tracefood.errors import Conflict, Forbidden, LabelError, LedgerKeyError, NotFound
+from tracefood.errors import Conflict, LabelError, LedgerKeyError, NotFound
 from tracefood.labels import keys as label_keys_codec
 from tracefood.labels.trust import KeyRecord
 from tracefood.ledger import db
@@ -129,13 +129,13 @@ class LabelKeys:
         return self._json(conn, kid)
 
     def create(self, party_id: str, actor: Actor) -> dict[str, Any]:
-        _may_manage(actor, party_id)
+        access.may_manage_party(actor, party_id, "label keys")
         with db.write_transaction(self.engine) as conn:
             return self._create_in(conn, party_id, actor)
 
     def rotate(self, party_id: str, actor: Actor) -> dict[str, Any]:
         """A new key for ``party_id``; its current keys are retired (they still verify)."""
-        _may_manage(actor, party_id)
+        access.may_manage_party(actor, party_id, "label keys")
         with db.write_transaction(self.engine) as conn:
             current = [
                 r.kid
@@ -163,7 +163,7 @@ class LabelKeys:
             row = conn.execute(select(label_keys).where(label_keys.c.kid == kid)).first()
             if row is None:
                 raise NotFound(f"no label key {kid}", errors=[{"field": "kid", "reason": "unknown key"}])
-            _may_manage(actor, row.party_id)
+            access.may_manage_party(actor, row.party_id, "label keys")
             if row.revoked_at is not None:
                 raise Conflict(f"label key {kid} was already revoked on {utc.text(row.revoked_at)}")
             conn.execute(
@@ -203,11 +203,6 @@ class LabelKeys:
         assert record is not None
         state = "revoked" if record.revoked_at else "retired" if record.retired_at else "active"
         return record.to_json() | {"state": state, "jwk": label_keys_codec.jwk(record.kid, record.public_key)}
-
-
-def _may_manage(actor: Actor, party_id: str) -> None:
-    if actor.role not in access.MANAGES_REGISTRY and actor.party_id != party_id:
-        raise Forbidden(f"only {party_id} or an admin can manage {party_id}'s label keys")
 
 
 def key_record(conn: Connection, kid: str) -> KeyRecord | None:

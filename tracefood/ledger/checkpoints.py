@@ -16,9 +16,12 @@ signed and the write that grew it is rolled back.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import logging
 import os
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,9 +55,18 @@ class Growth:
 
 _LATEST = "SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1"
 _INSERT = insert(checkpoints)
-WITNESS_INTERVAL = 1.0
-"""Seconds between two writes of the witness file by growing writes (a rename costs more than
-the rest of the signing); ``Checkpoints.sign`` and ``Ledger.close`` always write it."""
+_log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path`` (created 0600) for the duration of the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def latest(conn: Connection) -> SignedCheckpoint | None:
@@ -87,8 +99,6 @@ class Checkpoints:
         self._trusted: set[str] = set()
         self._kept: tuple[tuple[int, int, int], SignedCheckpoint] | None = None
         self._file_lock = threading.Lock()
-        self._unsaved: SignedCheckpoint | None = None  # signed, not yet kept beside the key
-        self._saved_at = 0.0
 
     @property
     def verifier(self) -> Verifier:
@@ -185,34 +195,31 @@ class Checkpoints:
         self._trusted.add(signed.note)
         return signed
 
-    def remember(self, signed: SignedCheckpoint, *, now: bool = True) -> SignedCheckpoint:
+    def remember(self, signed: SignedCheckpoint, *, committed: bool = False) -> SignedCheckpoint:
         """Keep ``signed`` beside the key if it is newer than the one there (atomic replace).
 
-        Called after the commit: a witness ahead of the database would make the next signing
-        report removed entries. ``now=False`` (growing writes): at most every
-        :data:`WITNESS_INTERVAL` seconds, the newest one signed meanwhile; :meth:`flush` writes
-        what is left."""
+        Called after the commit that stored it (a witness ahead of the database would make the
+        next signing report removed entries), by every growing write: a checkpoint a reader can
+        have been handed is kept at once, so rewriting history and deleting checkpoint rows in
+        the database cannot make this signer sign a fork of it. Processes sharing the key file
+        take turns on an ``flock`` so the witness never goes backwards. ``committed``: the write
+        has landed and must be reported as landed, so a witness that cannot be written is
+        logged (``verify`` and the next signing still check the database's checkpoints)."""
         if self.witness_file is None:
             return signed
-        with self._file_lock:
-            if self._unsaved is None or self._unsaved.size < signed.size:
-                self._unsaved = signed
-            if now or time.monotonic() - self._saved_at >= WITNESS_INTERVAL:
-                self._save()
+        try:
+            with self._file_lock, _exclusive(self.witness_file.with_name(self.witness_file.name + ".lock")):
+                self._save(signed)
+        except OSError as exc:
+            if not committed:
+                raise
+            _log.error("could not keep checkpoint %d beside the key in %s: %s", signed.size, self.witness_file, exc)
         return signed
 
-    def flush(self) -> None:
-        """Write the newest checkpoint signed by this process beside the key, if not yet there."""
-        if self.witness_file is not None:
-            with self._file_lock:
-                self._save()
-
-    def _save(self) -> None:
+    def _save(self, signed: SignedCheckpoint) -> None:
         assert self.witness_file is not None
-        signed, self._unsaved = self._unsaved, None
-        self._saved_at = time.monotonic()
         kept = self.witness()
-        if signed is None or (kept is not None and kept.size >= signed.size):
+        if kept is not None and kept.size >= signed.size:
             return
         unique = f".{os.getpid()}.{threading.get_ident()}.tmp"
         tmp = self.witness_file.with_name(self.witness_file.name + unique)

@@ -129,7 +129,6 @@ class Ledger:
         return cls(engine, signer, witness_file=witness)
 
     def close(self) -> None:
-        self.checkpoints.flush()
         self.engine.dispose()
 
     @property
@@ -181,7 +180,7 @@ class Ledger:
             if w.growth is not None and self.signer is not None:
                 signed = self.checkpoints.sign_grown(conn, w.growth)
         if signed is not None:
-            self.checkpoints.remember(signed, now=False)
+            self.checkpoints.remember(signed, committed=True)
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from tracefood.chain import access
 from tracefood.chain.registry import Actor
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.errors import Forbidden, IdentifierError, InvalidEntry, InvalidParameter
+from tracefood.errors import IdentifierError, InvalidEntry, InvalidParameter
 from tracefood.labels import db_trust, issuance, printed, qr
 from tracefood.labels import keys as label_keys_codec
 from tracefood.labels import render as label_render
@@ -128,7 +128,7 @@ def list_labels() -> Any:
     actor = require()
     identifier = request.args.get("id")
     subject = issuance.resolve_subject(identifier).key if identifier else None
-    party = None if access.reads_every_lot(actor) else actor.party_id
+    party = access.may_list_party(actor, None, "labels")
     return jsonify({"labels": issuance.issuances(get_ledger().engine, subject=subject, party_id=party)})
 
 
@@ -146,11 +146,7 @@ def verify_label() -> Any:
 @labels_api.get("/api/v1/label-keys")
 def list_keys() -> Any:
     actor = require()
-    party = request.args.get("party") or None
-    if not access.reads_every_lot(actor):
-        if party is not None and party != actor.party_id:
-            raise Forbidden("you can list only your own party's label keys")
-        party = actor.party_id
+    party = access.may_list_party(actor, request.args.get("party") or None, "label keys")
     return jsonify({"keys": get_label_keys().list(party)})
 
 
