@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.conftest import Database
-from tests.ledger.test_verify_tamper import drop_triggers
+from tests.ledger.test_verify_tamper import drop_triggers, rebuild_nodes
 from tracefood.errors import IntegrityError, LedgerKeyError
 from tracefood.ledger import Ledger, NewEntry, Write, merkle
 from tracefood.ledger.models import checkpoints
@@ -141,14 +141,7 @@ def test_append__never_signs_a_fork_of_a_checkpoint_it_handed_out(
         conn.execute(text("DELETE FROM ledger_checkpoints WHERE size > 1"))
         conn.execute(text("DELETE FROM ledger_nodes"))
         conn.execute(text("DELETE FROM ledger_entries WHERE seq >= 1"))
-        leaves = [bytes(h) for (h,) in conn.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq"))]
-        frontier = merkle.Frontier()
-        for leaf in leaves:
-            for level, idx, value in frontier.append(leaf):
-                conn.execute(
-                    text("INSERT INTO ledger_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
-                    {"l": level, "i": idx, "h": value},
-                )
+    rebuild_nodes(ledger.engine)
     reopened = Ledger.open(migrated.url, key_file=key_file)  # as a restarted process would
     try:
         for lot in ("FORK-1", "FORK-2"):

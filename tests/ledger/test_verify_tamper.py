@@ -184,21 +184,22 @@ def truncate(w: World) -> None:
     w.sql("DELETE FROM ledger_checkpoints WHERE size > 15")
     w.sql("DELETE FROM ledger_nodes")  # nodes are rebuilt below so only the truncation shows
     w.sql("DELETE FROM ledger_entries WHERE seq >= 15")
-    _rebuild_nodes(w)
+    rebuild_nodes(w.engine)
 
 
 def rewrite_tail(w: World, start: int, end: int) -> None:
     """A careful attacker: replace entries ``start..`` and recompute every hash above them."""
     w.sql("DELETE FROM ledger_nodes")
     w.sql("DELETE FROM ledger_entries WHERE seq >= :s", s=start)
-    _rebuild_nodes(w)
+    rebuild_nodes(w.engine)
     # through the database, without the signing key (the keyed ledger would refuse to sign
     # the fork, and so to append it: see the test below)
     Ledger(w.engine).append_batch([NewEntry({"lot": f"REWRITTEN-{i}", "kg": 1}) for i in range(start, end)])
 
 
-def _rebuild_nodes(w: World) -> None:
-    with w.engine.begin() as conn:
+def rebuild_nodes(engine: Engine) -> None:
+    """Recompute and store every Merkle node over the entries left (what an attacker does)."""
+    with engine.begin() as conn:
         leaves = [bytes(h) for (h,) in conn.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq"))]
         frontier = merkle.Frontier()
         for leaf in leaves:
