@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,12 +281,30 @@ def _firms(conn: Connection, ids: set[str | None]) -> dict[str, str]:
 # -- files ----------------------------------------------------------------------------------------
 
 
-def fsma204_csv(records: Sequence[dict[str, Any]]) -> bytes:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet program shows as text, never runs: a value that starts like a
+    formula (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets a leading apostrophe, as
+    OWASP's CSV injection advice says. Lot codes, names and document numbers come from the
+    parties; a plain signed number is left as it is (it cannot run)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, FSMA_COLUMNS, lineterminator="\r\n", extrasaction="ignore")
+    writer = csv.DictWriter(out, columns, lineterminator="\r\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows({k: cell(v) for k, v in row.items()} for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # a BOM: spreadsheet programs read UTF-8 then
+
+
+def fsma204_csv(records: Sequence[dict[str, Any]]) -> bytes:
+    return _csv(FSMA_COLUMNS, records)
 
 
 def fsma204_xlsx(records: Sequence[dict[str, Any]], title: str = "FSMA 204") -> bytes:
@@ -332,11 +351,7 @@ def cfia_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def cfia_csv(records: Sequence[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CFIA_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(cfia_rows(records))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return _csv(CFIA_COLUMNS, cfia_rows(records))
 
 
 def event_seqs(records: Sequence[dict[str, Any]], engine: Engine) -> list[int]:
