@@ -350,6 +350,13 @@ def test_query__page_size(chain: Any) -> None:
     assert len(event_list(get(client, world, url))) == 6
 
 
+def test_query__next_page_link_uses_the_public_address_not_the_host_header(chain: Any) -> None:
+    client, world, _ = chain
+    response = get(client, world, "/epcis/events?perPage=2", Host="evil.example")
+    assert response.headers["Link"].startswith("<http://localhost/epcis/events?")  # TRACEFOOD_PUBLIC_URL
+    assert "evil.example" not in response.headers["Link"]
+
+
 def token_of(response: TestResponse) -> str:
     link = response.headers["Link"]
     return link[link.index("nextPageToken=") + len("nextPageToken=") : link.index(">")]

@@ -34,7 +34,7 @@ from tracefood.errors import (
 from tracefood.ledger import db
 from tracefood.web.api.events import MAX_BODY, json_body, store
 from tracefood.web.auth import require
-from tracefood.web.ledger_ext import get_ledger
+from tracefood.web.ledger_ext import get_ledger, get_settings
 
 epcis = Blueprint("epcis", __name__, url_prefix="/epcis")
 
@@ -170,7 +170,9 @@ def query_events() -> Response:
     if page.next_token is not None:
         params = [(k, v) for k, v in request.args.items(multi=True) if k != "nextPageToken"]
         params.append(("nextPageToken", page.next_token))
-        response.headers["Link"] = f'<{request.base_url}?{urlencode(params)}>; rel="next"'
+        # The configured public address, never the request's Host header (a client controls it).
+        base = get_settings().public_url.rstrip("/") + request.path
+        response.headers["Link"] = f'<{base}?{urlencode(params)}>; rel="next"'
     return response
 
 
