@@ -247,3 +247,34 @@ def test_capture__a_malformed_kind_from_a_restricted_role_is_a_problem(
     client, world = served
     response = client.post("/api/v1/events", json=[{"kind": ["x"]}], headers=auth(world, party))
     assert response.status_code == 403 and response.mimetype == "application/problem+json"
+
+
+def _commissioning(quantity: Any = 5) -> dict[str, Any]:
+    return {
+        "type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning",
+        "eventTime": "2026-08-01T10:00:00Z", "eventTimeZoneOffset": "-04:00", "epcList": [],
+        "quantityList": [{"epcClass": "urn:epc:class:lgtin:0754000.010001.ZZ", "quantity": quantity, "uom": "KGM"}],
+        "readPoint": {"id": "urn:epc:id:sgln:0754000.00001.0"},
+    }  # fmt: skip
+
+
+def test_capture__hostile_shapes_are_422_naming_the_field(served: tuple[FlaskClient, World]) -> None:
+    """An extension nested 900 deep (the event hash recursed until RecursionError) and a quantity
+    written as a 4,300-digit integer (OverflowError in the number check) were 500s."""
+    client, world = served
+    nested: Any = "x"
+    for _ in range(900):
+        nested = {"example:n": nested}
+    deep = _commissioning() | {"example:deep": nested}
+    document = epcis_document(deep)
+    document["@context"].append({"example": "https://example.org/"})
+    huge = epcis_document(_commissioning(int("9" * 4300)))
+    headers = auth(world, "farm-a") | {"Content-Type": "application/ld+json"}
+    for doc, field in (
+        (document, "/epcisBody/eventList/0/example:deep/"),
+        (huge, "/epcisBody/eventList/0/quantityList/0"),
+    ):
+        response = client.post("/epcis/capture", data=json.dumps(doc), headers=headers)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json", response.data[:300]
+        assert response.get_json()["errors"][0]["field"].startswith(field)
+    assert world.ledger.size() == 0  # nothing half-written

@@ -36,6 +36,7 @@ from tracefood.chain.registry import Actor
 from tracefood.chain.stored import ledger_entry
 from tracefood.epcis import cbv, readable
 from tracefood.epcis import lenient as lenient_import
+from tracefood.epcis.checks import MAX_DEPTH, too_deep
 from tracefood.epcis.event_hash import event_hash_id
 from tracefood.epcis.events import facts
 from tracefood.epcis.validate import check_document, document_events
@@ -101,6 +102,11 @@ class EventStore:
     ) -> tuple[list[EventReceipt], list[dict[str, Any]]]:
         self._may_write(actor, [])
         repairs: list[dict[str, Any]] = []
+        deep = too_deep(document)  # before the lenient repairs walk it
+        if deep is not None:
+            raise_invalid(
+                [{"field": deep, "reason": f"nested deeper than {MAX_DEPTH} levels"}], "invalid EPCIS document"
+            )
         if lenient:
             document, fixed, event_repairs = lenient_import.prepare(document)
             repairs.extend(r.to_json() for r in fixed)

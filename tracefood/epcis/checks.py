@@ -77,7 +77,30 @@ def is_number(value: object) -> bool:
     """JSON numbers as parsed by json (int, float) or with parse_float=Decimal, as the web layer does."""
     if isinstance(value, Decimal):
         return value.is_finite()
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool):
+        return False
+    # an int is always finite (and may be too large to become a float: never convert it)
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
+MAX_DEPTH: Final = 64
+"""How deeply a document may nest objects and arrays. EPCIS 2.0 events need about ten levels
+(sensor reports inside sensor elements inside an event inside the body); the rest is room for
+extensions. Deeper input is refused before any recursive code (the event hash, the checks) sees it."""
+
+
+def too_deep(value: object, limit: int = MAX_DEPTH) -> str | None:
+    """The JSON pointer of the first place nested deeper than ``limit`` levels, or None.
+    Iterative, so it cannot itself run out of stack."""
+    stack: list[tuple[object, str, int]] = [(value, "", 0)]
+    while stack:
+        node, at, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth >= limit:
+                return at or "/"
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack.extend((child, f"{at}/{key}", depth + 1) for key, child in items)
+    return None
 
 
 def pattern(regex: str, what: str) -> Check:

@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from tracefood.epcis.checks import (
+    MAX_DEPTH,
     MAX_FINDINGS,
     Check,
     Finding,
@@ -58,6 +59,7 @@ from tracefood.epcis.checks import (
     pattern,
     same,
     show,
+    too_deep,
 )
 from tracefood.epcis.formats import is_uri
 from tracefood.epcis.semantics import (
@@ -291,6 +293,10 @@ _EPCIS_QUERY_DOCUMENT = json_object(
 def check_document(doc: object) -> list[Finding]:
     """All findings for an EPCISDocument or EPCISQueryDocument (parsed JSON); [] when valid."""
     out = Findings()
+    deep = too_deep(doc)
+    if deep is not None:
+        out.add(deep, f"nested deeper than {MAX_DEPTH} levels")
+        return list(out)
     kind = doc.get("type") if isinstance(doc, dict) else None
     if not isinstance(doc, dict):
         out.add("", f"an EPCIS document must be a JSON object, got {show(doc)}")
