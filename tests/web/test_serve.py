@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -75,10 +77,30 @@ def test_serve__answers_over_http(database: Database, tmp_path: Path) -> None:
         )
         status, kind, body = get(base + f"/api/v1/ledger/proofs/inclusion?index={DEMO_EVENTS + 1}&size={DEMO_EVENTS}")
         assert status == 400 and kind == "application/problem+json" and b'"field": "index"' in body
+        for path, kind in (("/sign-in", "application/x-www-form-urlencoded"), ("/epcis/capture", "application/json")):
+            status, answer = post_bytes(base + path, b"token=" + b"x" * (9 << 20), kind)  # 9 MiB
+            assert status == 413, (path, answer[:200])
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)
     assert b"Traceback" not in err
+
+
+def post_bytes(url: str, body: bytes, kind: str) -> tuple[int, bytes]:
+    """POST ``body`` and read the answer even if the server answers (and stops reading) early."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        conn.putrequest("POST", parts.path)
+        conn.putheader("Content-Type", kind)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.send(body)  # the server may refuse before reading it all: its answer is read below
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
 
 
 def wait_until_up(base: str) -> None:

@@ -14,13 +14,16 @@ from tracefood.errors import InvalidParameter
 from tracefood.instance import Instance
 from tracefood.web import ledger_ext, problems
 from tracefood.web.api.epcis import epcis
-from tracefood.web.api.events import events_api
+from tracefood.web.api.events import MAX_BODY, events_api
 from tracefood.web.api.labels import labels_api
 from tracefood.web.api.ledger import api
 from tracefood.web.api.trace import trace_api
 from tracefood.web.pages import inspector as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web.pages import recall as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
 from tracefood.web.pages.site import pages
+
+MAX_FORM_BYTES = 64 * 1024
+"""The largest form field (sign-in, the record forms): a token or a few lines of text."""
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -30,6 +33,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     settings = config if isinstance(config, Settings) else load_settings(overrides=config)
     instance = Instance(settings)
     app.config["SECRET_KEY"] = instance.secret_key  # shared by every worker (instance.py)
+    # Bodies are bounded before anything reads them: 413 at once, never buffered in full
+    # (the largest capture document is MAX_BODY; forms are far smaller, see MAX_FORM_MEMORY_SIZE).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     ledger_ext.init_app(app, instance)
     problems.init_app(app)

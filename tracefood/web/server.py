@@ -20,6 +20,11 @@ from typing import Any
 
 import waitress  # type: ignore[import-untyped]
 
+from tracefood.web.api.events import MAX_BODY
+
+LIMITS: dict[str, Any] = {"max_request_body_size": MAX_BODY + 64 * 1024}
+"""waitress refuses (413) a body above this before buffering it; the app's own bound is MAX_BODY."""
+
 
 def settled(app: Any) -> Any:
     """Move what start-up built (modules, the app, its pools and caches) out of the garbage
@@ -37,7 +42,7 @@ def _worker(make_app: Callable[[], Any], sock: socket.socket, threads: int) -> i
     A worker never returns into the parent's code (``os._exit`` follows): what stops it is
     said in one line on stderr, since no traceback would reach anyone."""
     try:
-        waitress.serve(settled(make_app()), sockets=[sock], threads=threads, ident="tracefood")
+        waitress.serve(settled(make_app()), sockets=[sock], threads=threads, ident="tracefood", **LIMITS)
     except KeyboardInterrupt:
         return 0
     except BaseException as exc:  # any failure: say it, then exit
@@ -48,7 +53,7 @@ def _worker(make_app: Callable[[], Any], sock: socket.socket, threads: int) -> i
 
 def serve(make_app: Callable[[], Any], host: str, port: int, *, threads: int = 8, workers: int = 1) -> None:
     if workers <= 1:
-        waitress.serve(settled(make_app()), host=host, port=port, threads=threads, ident="tracefood")
+        waitress.serve(settled(make_app()), host=host, port=port, threads=threads, ident="tracefood", **LIMITS)
         return
     if not hasattr(os, "fork"):
         raise OSError("--workers above 1 needs a POSIX system (fork)")

@@ -28,8 +28,6 @@ ENTITIES = {"parties": "party", "locations": "location", "products": "product"}
 
 def json_body() -> Any:
     """The request body as JSON, with non-integer numbers as Decimal (never floats)."""
-    if request.content_length and request.content_length > MAX_BODY:
-        raise InvalidEntry(f"the body is larger than {MAX_BODY} bytes", errors=[{"field": "/", "reason": "too large"}])
     mimetype = request.mimetype or ""
     if not (mimetype == "application/json" or mimetype.endswith("+json")):
         raise InvalidParameter("Content-Type", f"must be application/json, got {mimetype or 'nothing'!r}")
