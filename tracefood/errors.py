@@ -152,38 +152,34 @@ class UnsupportedIdentifier(IdentifierError):
     GIAI, GSRN...): refused by :func:`parse_id`, followed by identity only in EPCIS captures."""
 
 
-class NotAcceptableException(TraceFoodError):
+class EPCISException(TraceFoodError):
+    """An error the EPCIS 2.0 REST binding names: its problem type is ``epcisException:<name>``."""
+
+    @property
+    def type_uri(self) -> str:
+        return "epcisException:" + type(self).__name__
+
+
+class NotAcceptableException(EPCISException):
     """The client's GS1-EPCIS/CBV-Min/Max range excludes the 2.0.0 this server speaks."""
 
     status = 406
     title = "Not acceptable"
     slug = "epcis-not-acceptable"
 
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:NotAcceptableException"
 
-
-class QueryParameterException(InvalidParameter):
+class QueryParameterException(EPCISException, InvalidParameter):
     """A query parameter that is unknown, repeated or malformed (400, naming it)."""
 
     title = "EPCIS query parameter exception"
     slug = "epcis-query-parameter"
 
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:QueryParameterException"
 
-
-class NoSuchNameException(NotFound):
+class NoSuchNameException(EPCISException, NotFound):
     """No event with this eventID (or none this caller may see)."""
 
     title = "Event not found"
     slug = "epcis-no-such-name"
-
-    @property
-    def type_uri(self) -> str:
-        return "epcisException:NoSuchNameException"
 
 
 # -- errors of the pure cores -----------------------------------------------------------------

@@ -6,8 +6,8 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tracefood.ledger.append import envelope_bytes
 from tracefood.ledger.canonical import canonical_bytes
-from tracefood.ledger.ledger import envelope_bytes
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
 json_values = st.recursive(

@@ -42,7 +42,8 @@ from tracefood.epcis.events import facts
 from tracefood.epcis.validate import check_document, document_events
 from tracefood.errors import Conflict, EventError, Forbidden, InvalidEntry
 from tracefood.ledger import tree
-from tracefood.ledger.ledger import Ledger, Write
+from tracefood.ledger.append import Write
+from tracefood.ledger.ledger import Ledger
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}

@@ -13,7 +13,7 @@ from tracefood.epcis import lenient as lenient_import
 from tracefood.epcis import readable
 from tracefood.epcis.events import Facts
 from tracefood.errors import EventError, InvalidEntry
-from tracefood.ledger.ledger import b64
+from tracefood.ledger.append import b64
 
 MAX_ERRORS = 200
 

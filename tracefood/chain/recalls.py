@@ -41,7 +41,8 @@ from tracefood.chain.tables import (
 from tracefood.epcis.events import format_micro
 from tracefood.errors import Conflict, Forbidden, InvalidEntry, InvalidParameter, NotFound
 from tracefood.ledger import db
-from tracefood.ledger.ledger import Ledger, Write
+from tracefood.ledger.append import Write
+from tracefood.ledger.ledger import Ledger
 
 CLASSES = ("I", "II", "III")
 MAX_SEEDS = 100

@@ -10,8 +10,8 @@ from typing import Any
 from tracefood.chain.pending import Pending
 from tracefood.epcis import readable
 from tracefood.epcis.events import ENTRY_KIND, freeze, thaw
+from tracefood.ledger.append import NewEntry
 from tracefood.ledger.canonical import loads
-from tracefood.ledger.ledger import NewEntry
 
 
 def ledger_entry(p: Pending, party: str | None) -> NewEntry:

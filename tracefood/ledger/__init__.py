@@ -11,16 +11,9 @@ contract in CI enforces it). Typical use::
     report = ledger.verify(held=[checkpoint.note])
 """
 
-from tracefood.ledger.ledger import (
-    ConsistencyProof,
-    InclusionProof,
-    Ledger,
-    NewEntry,
-    Receipt,
-    SignedCheckpoint,
-    StoredEntry,
-    Write,
-)
+from tracefood.ledger.append import NewEntry, Receipt, Write
+from tracefood.ledger.checkpoints import SignedCheckpoint
+from tracefood.ledger.ledger import ConsistencyProof, InclusionProof, Ledger, StoredEntry
 
 __all__ = [
     "ConsistencyProof",

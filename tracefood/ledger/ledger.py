@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, select
 
 from tracefood.errors import IntegrityError, InvalidParameter, NotFound
 from tracefood.ledger import db, tree
-from tracefood.ledger.append import NewEntry, Receipt, Write, b64, envelope_bytes, prepare
+from tracefood.ledger.append import NewEntry, Receipt, Write, b64, prepare
 from tracefood.ledger.canonical import loads
 from tracefood.ledger.checkpoints import Checkpoints, SignedCheckpoint
 from tracefood.ledger.group_commit import group_for
@@ -33,19 +33,6 @@ from tracefood.ledger.keys import load_key
 from tracefood.ledger.models import MAX_LEAVES, entries
 from tracefood.ledger.note import Signer, Verifier
 from tracefood.ledger.verify import Report, verify_ledger
-
-__all__ = [
-    "ConsistencyProof",
-    "InclusionProof",
-    "Ledger",
-    "NewEntry",
-    "Receipt",
-    "SignedCheckpoint",
-    "StoredEntry",
-    "Write",
-    "b64",
-    "envelope_bytes",
-]
 
 T = TypeVar("T")
 
