@@ -20,7 +20,8 @@ MIX = gtin("1754000100018")
 
 
 def recall_document(lot: str, read_point: str, *, time: str = "2026-08-06T09:00:00-04:00") -> dict[str, Any]:
-    """An EPCIS document recalling ``lot`` (class I, Listeria), as a producer's system sends it."""
+    """An EPCIS document recalling ``lot`` (class I, Listeria), as a producer's system sends it:
+    refused since issue 12 (recalls come from recall officers through the recall process)."""
     event = {
         "type": "ObjectEvent",
         "eventTime": time,
@@ -44,6 +45,10 @@ def recall_document(lot: str, read_point: str, *, time: str = "2026-08-06T09:00:
         "creationDate": "2026-08-06T00:00:00Z",
         "epcisBody": {"eventList": [event]},
     }
+
+
+RECALL = {"class": "I", "reason": "Listeria monocytogenes", "instructions": "Return to the packer."}
+"""A recall's body for ``POST /api/v1/recalls`` without its seeds: ``{"seeds": {"lots": [lot]}} | RECALL``."""
 
 
 def issue(world: World, keys: LabelKeys, base: str, lot: str = "A1", party: str = "farm-a") -> str:

@@ -26,7 +26,7 @@ RELATIONS: dict[str, tuple[str, str]] = {
     "received": ("dist", A1),  # received the packer's 40
     "receiving": ("dist", T1),  # a shipment of T1 is on its way to dist
     "carried": ("carrier", A1),  # named carrier of farm-a's shipment
-    "observed": ("farm-b", A1),  # recorded a cooling of A1 at its own field: not a part in it
+    "observed": ("agency", A1),  # inspected A1 at the packhouse: not a part in it
     "unrelated": ("farm-b", P1),
 }
 GRANTING = {"produced", "shipped", "held", "received", "receiving", "carried"}
@@ -38,9 +38,9 @@ def chain(world: World) -> World:
     world.record("farm-a", harvest("P1", "10"))
     world.record("farm-a", harvest("T1", "10"))
     world.record("farm-a", ship("A1", "100") | {"carrier": "carrier"})
-    world.record("farm-b", {"kind": "cool", "time": t(2, "09:00"), "location": "field-b",
-                            "items": [{"product": "romaine", "lot": "A1", "quantity": "1"}]})  # fmt: skip
     world.record("packer", receive("A1", "100"))
+    world.record("agency", {"kind": "inspect", "time": t(3, "09:00"), "location": "packhouse", "result": "conformant",
+                            "items": [{"product": "romaine", "lot": "A1"}]})  # fmt: skip
     world.record("packer", ship("A1", "40", frm="packhouse", to="dc-ny", day=4, number="BOL-2"))
     world.record("dist", receive("A1", "40", at="dc-ny", frm="packhouse", day=5, number="BOL-2"))
     world.record("farm-a", ship("T1", "10", to="dc-ny", day=4, number="BOL-3"))

@@ -137,6 +137,7 @@ def test_corrections__a_loading_declared_erroneous_empties_the_pallet(world: Wor
 CLASS = f"urn:epc:class:lgtin:{PRODUCTS[0]['gtin'][1:8]}.{PRODUCTS[0]['gtin'][0]}{PRODUCTS[0]['gtin'][8:13]}."
 R1 = lot_uri(PRODUCTS[0]["gtin"], "R1")
 BARN = gln_uri(gln("754000000999"))  # a valid GLN no one registered
+SHED = gln_uri(gln("754000000998"))  # another
 
 
 def captured(time: str, where: str, **fields: Any) -> dict[str, Any]:
@@ -181,19 +182,25 @@ def test_corrections__what_is_undone_is_what_the_event_did(world: World) -> None
     assert on_hand(world, R1) == {}
     capture(world, "farm-a", declared(shipping), lenient=True)
     assert on_hand(world, R1) == {BARN: "10"}
-    # a destruction of a lot never seen there took nothing: undoing it gives nothing
     capture(world, "farm-a", destroy(5, day=4))  # 5 of the 10: destroyed leaves 5
+    # a party that never held R1 neither destroys nor receives it (issue 12: it used to be a
+    # "first sighting" there), and nothing is written
+    size = world.ledger.size()
     elsewhere = captured(at(4), PACKHOUSE, type="ObjectEvent", action="DELETE", bizStep="destroying",
                          quantityList=r1(50))  # fmt: skip
-    capture(world, "packer", elsewhere)
-    capture(world, "packer", declared(elsewhere))
-    assert on_hand(world, R1) == {BARN: "5"}
-    # a receipt nothing was shipped for added stock: undoing it takes that back
-    receipt = captured(at(5), PACKHOUSE, type="ObjectEvent", action="OBSERVE", bizStep="receiving",
+    with pytest.raises(InvalidEntry, match="not in your custody"):
+        capture(world, "packer", elsewhere)
+    stray = captured(at(5), PACKHOUSE, type="ObjectEvent", action="OBSERVE", bizStep="receiving",
+                     quantityList=r1(40))  # fmt: skip
+    with pytest.raises(InvalidEntry, match="not shipped to"):
+        capture(world, "packer", stray)
+    assert world.ledger.size() == size and on_hand(world, R1) == {BARN: "5"}
+    # its holder's receipt that nothing was shipped for added stock: undoing it takes that back
+    receipt = captured(at(5), SHED, type="ObjectEvent", action="OBSERVE", bizStep="receiving",
                        quantityList=r1(40))  # fmt: skip
-    capture(world, "packer", receipt)
-    assert on_hand(world, R1) == {BARN: "5", PACKHOUSE: "40"}
-    capture(world, "packer", declared(receipt))
+    capture(world, "farm-a", receipt)
+    assert on_hand(world, R1) == {BARN: "5", SHED: "40"}
+    capture(world, "farm-a", declared(receipt))
     assert on_hand(world, R1) == {BARN: "5"}
     assert same_after_replay(world)
 

@@ -17,13 +17,13 @@ from sqlalchemy import select, text, update
 from tests.conftest import VECTORS
 from tests.epcis.test_identifiers import DL_DEVIATIONS
 from tests.factories import PALLET, World, build_world, gtin, harvest, receive, ship, t
-from tests.labelkit import forgeries, recall_document
-from tracefood.chain import access
+from tests.labelkit import RECALL, forgeries, recall_document
+from tracefood.chain import access, recalls
 from tracefood.chain.registry import OPERATOR
 from tracefood.chain.tables import label_issuances, label_keys
 from tracefood.epcis.digital_link import element_string, parse_digital_link
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.errors import Conflict, Forbidden, LabelError, LedgerKeyError, NotFound, TrustListError
+from tracefood.errors import Conflict, Forbidden, InvalidEntry, LabelError, LedgerKeyError, NotFound, TrustListError
 from tracefood.labels import db_trust, issuance, keystore
 from tracefood.labels import signing as labels
 from tracefood.labels.keys import KID_LENGTH, b64url_decode
@@ -265,9 +265,12 @@ def test_recall_status_comes_from_the_ledger_not_the_label(world: World, keys: L
     url = issue(world, keys)
     before = labels.verify(url, db_trust.DbTrust(world.ledger.engine))
     assert before.ok and before.status == "active"
-    world.store.capture(
-        recall_document(LOT_A1, world.registry.get("location", "packhouse")["uri"]), world.actor("packer")
-    )
+    with pytest.raises(InvalidEntry, match="recall officer"):  # a producer cannot recall (issue 12)
+        world.store.capture(
+            recall_document(LOT_A1, world.registry.get("location", "packhouse")["uri"]), world.actor("packer")
+        )
+    assert labels.verify(url, db_trust.DbTrust(world.ledger.engine)).status == "active"
+    recalls.issue(world.ledger, {"seeds": {"lots": [LOT_A1]}} | RECALL, world.actor("agency", "recall_officer"))
     for source, trust in both(world):
         verdict = labels.verify(url, trust, source=source)
         assert verdict.genuine and not verdict.ok and verdict.status == "recalled", source
@@ -363,17 +366,16 @@ def test_database_never_holds_a_clear_private_key(world: World, ledger: Ledger) 
 
 
 def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) -> None:
-    """A producer that records an observation of another party's lot (a cooling event at its own
-    site) does not become a holder: it cannot label the lot, and its signature is refused."""
-    world.record(
-        "farm-b",
-        {
-            "kind": "cool",
-            "time": t(3),
-            "location": "field-b",
-            "items": [{"product": "romaine", "lot": "A2", "quantity": "1"}],
-        },
-    )
+    """A producer cannot record an observation of another party's lot (a cooling event at its own
+    site), cannot label the lot, and its signature is refused."""
+    cooling = {
+        "kind": "cool",
+        "time": t(3),
+        "location": "field-b",
+        "items": [{"product": "romaine", "lot": "A2", "quantity": "1"}],
+    }
+    with pytest.raises(InvalidEntry, match="not in your custody"):  # issue 12: not even an observation
+        world.record("farm-b", cooling)
     with pytest.raises(Forbidden, match="never produced or held"):
         issue(world, keys, lot="A2", party="farm-b")
     issue(world, keys, lot="A2")  # farm-a's genuine label: A2 is in the trust list

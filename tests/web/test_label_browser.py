@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labelkit import recall_document
+from tests.labelkit import RECALL
 from tests.web.test_browser import browser, chromium, demo_server
 
 try:
@@ -107,22 +107,17 @@ def test_label_page__hold_then_recall_banner(demo: Demo, browser: Browser) -> No
     expect(page.locator("#verdict-title")).to_have_text("Genuine label — verified — lot ON HOLD")
     page.context.close()
 
-    recall = recall_document(
-        "https://id.gs1.org/01/17541004000141/10/SR-0815-B",
-        "https://id.gs1.org/414/7541000001046",
-        time="2026-08-18T09:00:00-04:00",
-    )
-    recall["epcisBody"]["eventList"][0]["tf:recallId"] = "R-2026-0815"
+    recall = {"seeds": {"lots": ["https://id.gs1.org/01/17541004000141/10/SR-0815-B"]}} | RECALL
     request = urllib.request.Request(  # noqa: S310 (localhost)
-        demo.base + "/epcis/capture",
+        demo.base + "/api/v1/recalls",
         data=json.dumps(recall).encode(),
         headers={
             "Content-Type": "application/json",
-            "Authorization": f"Bearer {demo.tokens['salades-richelieu:producer']}",
+            "Authorization": f"Bearer {demo.tokens['fda-recalls:recall_officer']}",
         },
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (localhost)
-        assert response.status == 202
+        assert response.status == 201
 
     for locale, title, words in (
         ("en-CA", "Genuine label — verified — PRODUCT RECALLED", "RECALLED — do not sell or eat"),

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.factories import World, harvest, receive, ship
-from tests.labelkit import MIX, ROMAINE, forgeries, recall_document
+from tests.labelkit import MIX, RECALL, ROMAINE, forgeries, recall_document
 from tests.web.conftest import LABEL_MASTER_KEY
 from tests.web.test_pages import csrf_of, sign_in
 from tracefood.epcis.gs1_keys import lot_uri
@@ -215,12 +215,17 @@ def test_page__recall_banner_and_hold(chain: tuple[FlaskClient, World]) -> None:
     url = issue(client, world).get_json()["url"]
     assert 'id="recall-banner"' not in _page(client, url).get_data(as_text=True)
     document = recall_document(A1, world.registry.get("location", "packhouse")["uri"])
-    assert client.post("/epcis/capture", json=document, headers=world.bearer("packer")).status_code == 202
+    forged = client.post("/epcis/capture", json=document, headers=world.bearer("packer"))  # issue 12
+    assert forged.status_code == 422 and forged.get_json()["errors"][0]["field"].endswith("/disposition")
+    assert 'id="recall-banner"' not in _page(client, url).get_data(as_text=True)
+    recall = {"seeds": {"lots": [A1]}} | RECALL
+    made = client.post("/api/v1/recalls", json=recall, headers={"Authorization": f"Bearer {world.tokens['recall']}"})
+    assert made.status_code == 201, made.get_json()
     html = _page(client, url, **{"Accept-Language": "en"}).get_data(as_text=True)
     banner = html[html.index('id="recall-banner"') : html.index("</section>", html.index('id="recall-banner"'))]
     assert "RECALLED" in banner and ">I<" in banner and "Listeria monocytogenes" in banner and "What to do" in banner
     data = _page(client, url, Accept="application/json").get_json()
-    assert data["status"] == "recalled" and data["recall"]["recall_id"] == "R-2026-001"
+    assert data["status"] == "recalled" and data["recall"]["recall_id"] == made.get_json()["id"]
     verdict = client.post("/api/v1/labels/verify", json={"url": url}).get_json()
     assert verdict["genuine"] and not verdict["ok"] and verdict["status"] == "recalled"
     document = json.loads(client.get("/api/v1/trust-list").get_data(as_text=True).split("\n\n")[0])

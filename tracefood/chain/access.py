@@ -1,7 +1,8 @@
 """Who may see what: the role sets, written once, and the one rule for who may see a lot.
 
 Every route, page and command that decides visibility or role rights asks this module; none
-writes its own check. A later change adds "who may act on a lot" here, beside the read rule.
+writes its own check. Who may act on a lot is the custody rule of :mod:`.projections.custody`,
+which every event of every route passes; what each role may record at all is at the end here.
 
 A token is a party and a role. Inspectors, recall officers and admins read every lot (their work
 is the whole chain); producers and carriers read the lots their party has a part in:
@@ -20,9 +21,10 @@ carrier          the same rule as a producer: in practice the lots it carried
 (no token)       the public label page (product, origin, places and dates, recall status) only
 ===============  ================================================================================
 
-Naming a lot in an event is not a part in it: a party that records an observation of another
-party's lot (cooling it at its own site, crossing a border with it) does not see the lot through
-that, though the event itself stays visible to the party that recorded it. A shipment counts
+Naming a lot in an event is not a part in it: an inspector's inspection or a recall gives no
+part (the event itself stays visible to the party that recorded it). Others cannot name a lot they
+do not hold at all: every write passes the custody rule (:mod:`.projections.custody`), and the
+roles' part of that rule is at the end of this module. A shipment counts
 once received or while in transit; a shipment declared erroneous never happened and gives its
 addressee and carrier no part in the lot (its sender keeps its own part through its stock).
 
@@ -43,12 +45,14 @@ EPCIS event the caller may not see is answered as unknown, 404, as the query bin
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, union
 
 from tracefood.chain.projections.model import CORRECTED
 from tracefood.chain.tables import lots, shipments, stock
+from tracefood.epcis import cbv
 from tracefood.epcis.identifiers import opaque_ident, parse_lookup_id
 from tracefood.errors import Forbidden, IdentifierError, InvalidParameter, NotFound
 
@@ -71,9 +75,27 @@ label or manage label keys for any party."""
 ISSUES_LABELS: Final = ("producer", "carrier", "admin")
 """Issue labels and manage their own party's label keys (custody of the lot decides the rest)."""
 RECORDS_EVENTS: Final = ("producer", "carrier", "inspector")
-"""Record events (capture.py applies what each may record); the forms are for producers."""
+"""Record events (:data:`ROLE_KINDS` and :data:`ROLE_STEPS` narrow what carriers and inspectors
+record; the custody rule, what anyone may record about a given lot); the forms are for producers."""
 RECORDS_ON_FORMS: Final = ("producer",)
 """Record events with the HTML forms."""
+ROLE_KINDS: Final = {"carrier": frozenset({"border_crossing"}), "inspector": frozenset({"inspect"})}
+"""Readable event kinds each restricted role may record (producers: all)."""
+ROLE_STEPS: Final = {
+    "carrier": frozenset({"departing", "arriving", "transporting"}),
+    "inspector": frozenset({"inspecting"}),
+}
+"""CBV bizSteps each restricted role may capture (ObjectEvent OBSERVE only)."""
+ROLE_DISPOSITIONS: Final = {
+    "carrier": frozenset({"in_transit"}),
+    "inspector": frozenset({"conformant", "non_conformant"}),
+}
+"""CBV dispositions each restricted role may capture."""
+RECALLS_ONLY: Final = (
+    "a recall is issued by a recall officer through the recall process (POST /api/v1/recalls), "
+    "never recorded as an event"
+)
+"""Why an event with the disposition ``recalled`` is refused from every route but the recalls'."""
 
 
 def reads_every_lot(actor: Actor | None) -> bool:
@@ -202,3 +224,45 @@ def may_manage_party(actor: Actor, party_id: str, what: str) -> None:
     itself, or an admin."""
     if actor.role not in MANAGES_REGISTRY and actor.party_id != party_id:
         raise Forbidden(f"only {party_id} or an admin can manage {party_id}'s {what}")
+
+
+# -- who may act ----------------------------------------------------------------------------------
+# The roles' part of the rule for writes; the part that depends on what the ledger holds (custody
+# of each lot an event names) is tracefood.chain.projections.custody, which every event of every
+# route passes through.
+
+
+def may_record(actor: Actor, kinds: Iterable[Any]) -> None:
+    """Refuse unless ``actor`` records events, and (readable kinds named) only kinds its role
+    may record."""
+    if actor.role not in RECORDS_EVENTS or actor.party_id is None:
+        raise Forbidden(f"a {actor.role} cannot record events")
+    allowed = ROLE_KINDS.get(actor.role)
+    if allowed is not None and any(not isinstance(k, str) or k not in allowed for k in kinds):
+        raise Forbidden(f"a {actor.role} records only {', '.join(sorted(allowed))} events")
+
+
+def may_capture(actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse a capture with events outside what ``actor``'s role may capture: carriers and
+    inspectors capture only ObjectEvent OBSERVE events of their bizSteps and dispositions."""
+    steps = ROLE_STEPS.get(actor.role)
+    if steps is None:
+        return
+    dispositions = ROLE_DISPOSITIONS[actor.role]
+    for event in events:
+        disposition = event.get("disposition")
+        if (
+            event.get("type") != "ObjectEvent"
+            or event.get("action") != "OBSERVE"
+            or cbv.normalise("bizStep", event.get("bizStep")) not in steps
+            or (disposition is not None and cbv.normalise("disposition", disposition) not in dispositions)
+        ):
+            raise Forbidden(
+                f"a {actor.role} captures only ObjectEvent OBSERVE events with bizStep "
+                f"{' or '.join(sorted(steps))} and disposition {' or '.join(sorted(dispositions))}"
+            )
+
+
+def may_issue_recall(actor: Actor) -> None:
+    if actor.role not in RUNS_RECALLS or actor.party_id is None:
+        raise Forbidden(f"a {actor.role} cannot issue recalls: only recall officers and admins (with a party)")

@@ -22,7 +22,7 @@ way, receipts, errors), :mod:`~tracefood.chain.capture_registry` (the registry r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,23 +34,18 @@ from tracefood.chain.pending import MAX_ERRORS, Batch, EventReceipt, Pending, er
 from tracefood.chain.projections import EventContext, UnitOfWork, apply_event
 from tracefood.chain.registry import Actor
 from tracefood.chain.stored import ledger_entry
-from tracefood.epcis import cbv, readable
 from tracefood.epcis import lenient as lenient_import
+from tracefood.epcis import readable
 from tracefood.epcis.checks import MAX_DEPTH, too_deep
 from tracefood.epcis.event_hash import event_hash_id
 from tracefood.epcis.events import facts
 from tracefood.epcis.validate import check_document, document_events
-from tracefood.errors import Conflict, EventError, Forbidden, InvalidEntry
+from tracefood.errors import Conflict, EventError, InvalidEntry
 from tracefood.ledger import tree
 from tracefood.ledger.append import Write
 from tracefood.ledger.ledger import Ledger
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-ROLE_KINDS = {"carrier": {"border_crossing"}, "inspector": {"inspect"}}
-"""Readable event kinds each restricted role may record (producers: all)."""
-ROLE_STEPS = {"carrier": {"departing", "arriving", "transporting"}, "inspector": {"inspecting"}}
-"""CBV bizSteps each restricted role may capture (ObjectEvent OBSERVE only)."""
-ROLE_DISPOSITIONS = {"carrier": {"in_transit"}, "inspector": {"conformant", "non_conformant"}}
 
 
 @dataclass
@@ -65,7 +60,7 @@ class EventStore:
         prefix = isinstance(body, list)
         if not items:
             raise InvalidEntry("no events given", errors=[{"field": "/", "reason": "empty list"}])
-        self._may_write(actor, [i.get("kind") if isinstance(i, Mapping) else None for i in items])
+        access.may_record(actor, [i.get("kind") if isinstance(i, Mapping) else None for i in items])
         lookup = RegistryLookup(self.ledger.engine)
         pending: list[Pending] = []
         errors: list[dict[str, str]] = []
@@ -101,7 +96,7 @@ class EventStore:
     def _capture(
         self, document: Any, actor: Actor, source: str, now: dt.datetime | None, *, lenient: bool
     ) -> tuple[list[EventReceipt], list[dict[str, Any]]]:
-        self._may_write(actor, [])
+        access.may_record(actor, [])
         repairs: list[dict[str, Any]] = []
         deep = too_deep(document)  # before the lenient repairs walk it
         if deep is not None:
@@ -119,7 +114,7 @@ class EventStore:
             base = "/epcisBody/queryResults/resultsBody/eventList"
         context = document.get("@context")
         found = document_events(document)
-        self._may_capture(actor, found)
+        access.may_capture(actor, found)
         pending = [Pending(f"{base}/{i}", dict(event), context, None, source) for i, event in enumerate(found)]
         if lenient:
             for p, before in zip(pending, event_repairs, strict=True):
@@ -135,39 +130,11 @@ class EventStore:
         """A recall event (ObjectEvent OBSERVE, bizStep holding, disposition recalled, built by
         ``recalls``) of a recall officer or an admin, checked: the caller records it with
         :meth:`commit_in` in its ``Ledger.write``, its own rows landing with the entry or not at all."""
-        if actor.role not in access.RUNS_RECALLS or actor.party_id is None:
-            raise Forbidden(f"a {actor.role} cannot issue recalls")
+        access.may_issue_recall(actor)
         pending = [Pending("", event, readable.CONTEXT, "recall", "recall")]
         return self._identify(pending, actor, strict=False, now=None)
 
     # -- the common path ----------------------------------------------------------------------
-
-    @staticmethod
-    def _may_write(actor: Actor, kinds: Iterable[Any]) -> None:
-        if actor.role not in access.RECORDS_EVENTS or actor.party_id is None:
-            raise Forbidden(f"a {actor.role} cannot record events")
-        allowed = ROLE_KINDS.get(actor.role)
-        if allowed is not None and any(not isinstance(k, str) or k not in allowed for k in kinds):
-            raise Forbidden(f"a {actor.role} records only {', '.join(sorted(allowed))} events")
-
-    @staticmethod
-    def _may_capture(actor: Actor, events: Sequence[Mapping[str, Any]]) -> None:
-        steps = ROLE_STEPS.get(actor.role)
-        if steps is None:
-            return
-        dispositions = ROLE_DISPOSITIONS[actor.role]
-        for event in events:
-            disposition = event.get("disposition")
-            if (
-                event.get("type") != "ObjectEvent"
-                or event.get("action") != "OBSERVE"
-                or cbv.normalise("bizStep", event.get("bizStep")) not in steps
-                or (disposition is not None and cbv.normalise("disposition", disposition) not in dispositions)
-            ):
-                raise Forbidden(
-                    f"a {actor.role} captures only ObjectEvent OBSERVE events with bizStep "
-                    f"{' or '.join(sorted(steps))} and disposition {' or '.join(sorted(dispositions))}"
-                )
 
     def _commit(
         self, pending: list[Pending], actor: Actor, *, strict: bool, now: dt.datetime | None
@@ -188,6 +155,8 @@ class EventStore:
             except EventError as exc:
                 errors.append({"field": p.field(exc.field), "reason": exc.reason})
                 continue
+            if p.facts.disposition == "recalled" and not p.facts.correction and p.source != "recall":
+                errors.append({"field": p.field("/disposition"), "reason": access.RECALLS_ONLY})
             if p.facts.time > limit_text:
                 errors.append({"field": p.field("/eventTime"), "reason": "more than 5 minutes in the future"})
             p.hash_id = event_hash_id(p.event, p.context)
@@ -281,6 +250,7 @@ def _project(
             lenient=p.lenient,
             hash_id=p.hash_id,
             declared=p.hash_id in declared,
+            recall=p.source == "recall",
         )
         try:
             apply_event(unit, p.facts, ctx)

@@ -83,6 +83,8 @@ class EventContext:
     product_of_gtin: dict[str, str] = field(default_factory=dict)
     carrier_role: bool = False
     inspector: bool = False
+    recall: bool = False
+    """A recall, issued through the recall process: it names lots in anyone's custody."""
     check_access: bool = True
     """False when replaying the ledger (the events were checked when recorded)."""
     lenient: bool = False

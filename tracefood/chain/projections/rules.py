@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tracefood.chain.projections import custody
 from tracefood.chain.projections.model import HOLDING, IN_TRANSIT, RECEIVED, EventContext, LotState, ShipState, Touched
 from tracefood.chain.projections.undo import undo
 from tracefood.chain.projections.unit import UnitOfWork
@@ -41,6 +42,7 @@ def apply_event(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> None:
         unit.applied[ctx.hash_id] = ctx.seq
     unit.times[ctx.seq] = facts.time
     touched = _touched(unit, facts, ctx)
+    custody.check(unit, facts, ctx, touched)
     unpacked = _unpacked(unit, facts, touched)  # read before the unpacking closes the links
     rule_for(facts)(unit, facts, ctx, touched)
     if facts.disposition in HOLDING and facts.action != "DELETE":
@@ -82,7 +84,8 @@ def _touched(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> Touched:
     unpacking = facts.event_type == "AggregationEvent" and facts.action == "DELETE"
     touched: Touched = []
     for obj in facts.objects:
-        create = (creates and obj.role in ("epc", "output")) or obj.role in ("parent", "child") or not ctx.strict
+        sighting = not ctx.strict and not (ctx.inspector or ctx.carrier_role)  # they never create
+        create = (creates and obj.role in ("epc", "output")) or obj.role in ("parent", "child") or sighting
         if unpacking and ctx.strict:
             create = False
         lot = unit.lot(obj, facts, ctx, create=create)
@@ -119,6 +122,17 @@ def _unpacked(unit: UnitOfWork, facts: Facts, touched: Touched) -> list[tuple[Lo
 # -- the rules --------------------------------------------------------------------------------
 
 
+def take(unit: UnitOfWork, lot: LotState, location: str | None, obj: Obj, ctx: EventContext, what: str) -> None:
+    """Take ``obj.quantity`` of ``lot`` from ``location``: from the recorder's stock there,
+    never more than is on hand; where the ledger has none of it, only as the custody rule
+    allows a first sighting (:func:`~.custody.may_take`), which takes nothing."""
+    if obj.quantity is None or location is None:
+        return
+    if unit.on_hand(lot, location) is None and custody.may_take(unit, lot, location, obj, ctx):
+        return
+    unit.take_stock(lot, location, obj, ctx, what)
+
+
 def commission(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -> None:
     """ObjectEvent ADD (a harvest, commissioning, a first sighting): stock where it happens;
     a commissioning assigns the traceability lot code there."""
@@ -130,11 +144,14 @@ def commission(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touch
 
 
 def destroy(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -> None:
-    """ObjectEvent DELETE: the quantity leaves stock; a lot with none left anywhere (or
-    destroyed whole) is destroyed."""
+    """ObjectEvent DELETE: the quantity leaves stock (no quantity: all the recorder has there,
+    or anywhere if the event names no place); a lot with none left anywhere is destroyed."""
     for obj, lot in touched:
-        unit.take_stock(lot, facts.where, obj, ctx, "destroy")
-        if obj.quantity is None or not unit.has_stock(lot):
+        if obj.quantity is None:
+            unit.take_all(lot, facts.where, ctx.party_id if ctx.check_access else None)
+        else:
+            take(unit, lot, facts.where, obj, ctx, "destroy")
+        if not unit.has_stock(lot):
             lot.status, lot.dirty = "destroyed", True
 
 
@@ -144,7 +161,7 @@ def transform(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touche
     inputs = [(o, lot) for o, lot in touched if o.role == "input"]
     outputs = [(o, lot) for o, lot in touched if o.role == "output"]
     for obj, lot in inputs:
-        unit.take_stock(lot, facts.where, obj, ctx, "transform")
+        take(unit, lot, facts.where, obj, ctx, "transform")
     for obj, lot in outputs:
         if ctx.strict and not lot.new:
             raise EventError(obj.pointer, f"{lot.key} already exists: an output must be a new lot code")
@@ -202,7 +219,7 @@ def ship(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) ->
     for obj, lot in touched:
         for moving, qty in unit.moving(lot, obj.quantity):
             piece = Obj(obj.ident, obj.role, qty, obj.uom, obj.pointer)
-            unit.take_stock(moving, origin, piece, ctx, "ship")
+            take(unit, moving, origin, piece, ctx, "ship")
             shipment = ShipState(
                 id=unit.new_id("shipments"),
                 ship_seq=ctx.seq,
@@ -243,16 +260,20 @@ def receive(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched)
                         obj.pointer + "/quantity",
                         f"receiving {format_micro(qty)} but only {format_micro(sent)} was shipped to {here}",
                     )
-            _close_shipments(unit, mine, qty, ctx.seq)
+            _close_shipments(unit, mine, qty, ctx)
+            unit.received_by(moving, ctx.party_id)
             if here and qty is not None:
                 unit.add_stock(moving, here, qty, ctx.party_id)
 
 
-def _close_shipments(unit: UnitOfWork, mine: list[ShipState], qty: int | None, seq: int) -> None:
+def _close_shipments(unit: UnitOfWork, mine: list[ShipState], qty: int | None, ctx: EventContext) -> None:
     """Mark what arrived as received. A partial receipt splits a shipment: the received part
-    becomes its own row, the rest stays in transit."""
-    remaining = qty
+    becomes its own row, the rest stays in transit. A shipment to an unregistered place names
+    its receiver once received."""
+    remaining, seq = qty, ctx.seq
     for shipment in mine:
+        if shipment.to_party is None and ctx.party_id is not None:
+            shipment.to_party, shipment.dirty = ctx.party_id, True
         if remaining is not None and shipment.quantity is not None and shipment.quantity > remaining:
             if remaining > 0:
                 part = ShipState(**{**vars(shipment), "id": unit.new_id("shipments")})

@@ -28,7 +28,8 @@ from tracefood.epcis.events import Facts
 def undo(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> None:
     """Undo what the declared event did. Its stock moves are reversed, its shipments marked
     corrected (a shipment) or back in transit (a receipt), its loadings and unloadings
-    reversed, and a destroyed lot given back the status its other events give it. Lineage
+    reversed, a destroyed, held or recalled lot given back the status its other events give it
+    (the way a wrongly set hold or recall is lifted, by those who set it). Lineage
     needs no undoing: every reader leaves declared events out. What later events did with the
     goods is theirs to declare."""
     original = _original(unit, ctx.hash_id)
@@ -50,6 +51,20 @@ def undo(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> None:
                 gone.status, gone.dirty = _status_without(unit, gone, original), True
     elif facts.biz_step in ("shipping", "receiving"):
         _undo_shipments(unit, original, facts.biz_step)
+    if facts.disposition in HOLDING and facts.action != "DELETE":
+        _lift(unit, facts, original)
+
+
+def _lift(unit: UnitOfWork, facts: Facts, original: int) -> None:
+    """A hold or recall declared erroneous is lifted: each lot it named gets back the status
+    its other events give it (a destroyed lot stays destroyed)."""
+    for obj in facts.objects:
+        held = unit.lots.get(obj.ident.key)
+        if held is not None and held.status in ("on_hold", "recalled"):
+            unit.holds.get(held.id, set()).discard(facts.disposition or "")
+            status = _status_without(unit, held, original)
+            if status != held.status:
+                held.status, held.dirty = status, True
 
 
 def _undo_aggregation(unit: UnitOfWork, facts: Facts, ctx: EventContext, original: int) -> None:

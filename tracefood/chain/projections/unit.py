@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, literal, select, union_all, update
 
-from tracefood.chain.projections.model import IN_TRANSIT, EventContext, LinkState, LotState, ShipState
+from tracefood.chain.projections.model import IN_TRANSIT, RECEIVED, EventContext, LinkState, LotState, ShipState
 from tracefood.chain.projections.stock import StockEntry, allowed_take
 from tracefood.chain.tables import events, lot_events, lot_links, lots, shipments, stock
 from tracefood.epcis.events import Facts, Obj
@@ -29,6 +29,8 @@ class UnitOfWork:
         self.lots: dict[str, LotState] = {}
         self.by_id: dict[int, LotState] = {}
         self.stock: dict[tuple[int, str], StockEntry] = {}  # (lot, location) -> entry
+        self.stock_of: dict[int, dict[str, StockEntry]] = {}  # lot -> location -> the same entries
+        self._holders: dict[int, str | None] = {}  # lot -> its last receiver or producer, as read
         self.ships: dict[int, list[ShipState]] = {}  # lot id -> in-transit shipments
         self.contents: dict[int, list[LinkState]] = {}  # parent id -> active "contains" links
         self.new_links: list[LinkState] = []
@@ -72,7 +74,9 @@ class UnitOfWork:
         child_ids: set[int] = set()
         for chunk in db.chunks(ids):
             for r in self.conn.execute(select(stock).where(stock.c.lot_id.in_(chunk))):
-                self.stock[(r.lot_id, r.location)] = StockEntry(r.quantity, r.party_id, True, False)
+                entry = StockEntry(r.quantity, r.party_id, True, False)
+                self.stock[(r.lot_id, r.location)] = entry
+                self.stock_of.setdefault(r.lot_id, {})[r.location] = entry
             for r in self.conn.execute(
                 select(shipments).where(shipments.c.lot_id.in_(chunk), shipments.c.status == IN_TRANSIT)
             ):
@@ -143,14 +147,56 @@ class UnitOfWork:
 
     def has_stock(self, lot: LotState) -> bool:
         """Some of the lot is on hand somewhere (as far as this unit of work has read)."""
-        return any(entry.quantity for (lid, _), entry in self.stock.items() if lid == lot.id)
+        return any(entry.quantity for entry in self.stock_of.get(lot.id, {}).values())
+
+    def quantified(self, lot: LotState) -> bool:
+        """The lot's stock is counted: some event gave a quantity of it at some place."""
+        return bool(self.stock_of.get(lot.id))
+
+    def holds_stock(self, lot: LotState, party: str, location: str | None = None) -> bool:
+        """``party`` has some of the lot on hand (at ``location``, or anywhere)."""
+        return any(
+            entry.party_id == party and entry.quantity > 0 and location in (None, where)
+            for where, entry in self.stock_of.get(lot.id, {}).items()
+        )
+
+    def holder(self, lot: LotState) -> str | None:
+        """Who holds a lot whose stock is not counted (a logistic unit, a serialised item):
+        the receiver of its last received shipment, else the party that first recorded it;
+        nobody while it is in transit to a registered party (to an unregistered place, whose
+        receipt the ledger may never see, its sender keeps it)."""
+        moving = [s for s in self.ships.get(lot.id, []) if s.status == IN_TRANSIT]
+        if moving:
+            if any(s.to_party is not None for s in moving):
+                return None
+            return max(moving, key=lambda s: s.ship_seq).from_party
+        if lot.id not in self._holders:
+            received = [s for s in self.ships.get(lot.id, []) if s.status == RECEIVED and s.received_seq is not None]
+            if received:
+                self._holders[lot.id] = max(received, key=lambda s: s.received_seq or 0).to_party
+            else:
+                last = self.conn.execute(
+                    select(shipments.c.to_party)
+                    .where(shipments.c.lot_id == lot.id, shipments.c.status == RECEIVED)
+                    .order_by(shipments.c.received_seq.desc())
+                    .limit(1)
+                ).first()
+                self._holders[lot.id] = last[0] if last is not None else lot.party_id
+        return self._holders[lot.id]
+
+    def received_by(self, lot: LotState, party: str | None) -> None:
+        """``party`` received the lot: it holds it now (for :meth:`holder`)."""
+        self._holders[lot.id] = party
 
     def _move(self, lot: LotState, location: str, delta: int) -> None:
         key = (self.seq, lot.id, location)
         self.moves[key] = self.moves.get(key, 0) + delta
 
     def add_stock(self, lot: LotState, location: str, qty: int, party: str | None) -> None:
-        entry = self.stock.setdefault((lot.id, location), StockEntry(0, party, False, True))
+        entry = self.stock.get((lot.id, location))
+        if entry is None:
+            entry = self.stock[(lot.id, location)] = StockEntry(0, party, False, True)
+            self.stock_of.setdefault(lot.id, {})[location] = entry
         entry.quantity += qty
         self._move(lot, location, qty)
         if party is not None:
@@ -162,14 +208,20 @@ class UnitOfWork:
         if obj.quantity is None or location is None:
             return
         entry = self.stock.get((lot.id, location))
-        if entry is None:
-            if ctx.strict or any(loc == location for (lid, loc) in self.stock if lid == lot.id):
-                raise EventError(obj.pointer, f"{lot.key} is not on hand at {location}: nothing to {what}")
-            return  # first sighting at this location (capture from another system)
+        if entry is None:  # the caller decides whether a first sighting here may take nothing
+            raise EventError(obj.pointer, f"{lot.key} is not on hand at {location}: nothing to {what}")
         wanted = allowed_take(entry, lot, location, obj, ctx, what)
         entry.quantity = int(entry.quantity) - wanted
         self._move(lot, location, -wanted)
         entry.dirty = True
+
+    def take_all(self, lot: LotState, location: str | None, party: str | None) -> None:
+        """Take everything ``party`` (None: anyone) has of the lot at ``location`` (None:
+        everywhere)."""
+        for where, entry in self.stock_of.get(lot.id, {}).items():
+            if location in (None, where) and party in (None, entry.party_id) and entry.quantity > 0:
+                self._move(lot, where, -int(entry.quantity))
+                entry.quantity, entry.dirty = 0, True
 
     def take_back(self, lot: LotState, location: str, qty: int) -> None:
         """Take up to ``qty`` back from what is still there (never below zero): an undo."""
@@ -307,7 +359,7 @@ class UnitOfWork:
         scols += ("from_party", "to_party", "carrier", "reference", "status", "received_seq")
         db.insert_many(self.conn, "shipments", scols, [tuple(getattr(s, c) for c in scols) for s in all_ships if s.new])
         done = [
-            {"i": s.id, "st": s.status, "r": s.received_seq, "q": s.quantity}
+            {"i": s.id, "st": s.status, "r": s.received_seq, "q": s.quantity, "to": s.to_party}
             for s in all_ships
             if s.dirty and not s.new
         ]
@@ -315,7 +367,12 @@ class UnitOfWork:
             self.conn.execute(
                 update(shipments)
                 .where(shipments.c.id == bindparam("i"))
-                .values(status=bindparam("st"), received_seq=bindparam("r"), quantity=bindparam("q")),
+                .values(
+                    status=bindparam("st"),
+                    received_seq=bindparam("r"),
+                    quantity=bindparam("q"),
+                    to_party=bindparam("to"),
+                ),
                 done,
             )
 
