@@ -54,7 +54,9 @@ def test_recall__scope_event_holders_and_labels(chain: tuple[FlaskClient, World]
     assert {lot["id"] for lot in recall["lots"]} == {A1, M1}  # not A2
     assert [lot["id"] for lot in recall["lots"] if lot["seed"]] == [A1]
     assert world.ledger.size() == size + 1 and recall["ledger_seq"] == size  # one ledger event
-    entry = client.get(f"/api/v1/ledger/entries/{size}").get_json()["entry"]["payload"]["epcis"]
+    entry = client.get(f"/api/v1/ledger/entries/{size}", headers=world.bearer("recall")).get_json()["entry"]["payload"][
+        "epcis"
+    ]
     assert entry["disposition"] == "recalled" and entry["tf:recallId"] == recall["id"]
     assert {q["epcClass"] for q in entry["quantityList"]} == {A1, M1}
     # holders: the packer still holds 40 CS, dist has 10 on the way; contact details for officers
