@@ -287,8 +287,34 @@ def _holders(conn: Connection, lot_ids: list[int]) -> tuple[list[dict[str, Any]]
 
 
 def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
+    """A recall as ``actor`` may see it. Everyone signed in reads the notice: its class, reason,
+    hazard, instructions, status and every lot in its scope (the public label pages show those
+    lots recalled anyway). Those who read every lot (recall officers, inspectors, admins: they
+    see every holder through the trace forward too) also get every holder with its stock on hand,
+    what is coming to it and its acknowledgement, every shipment in transit and the effectiveness
+    check (``"view": "every holder"``), contact details for those who run recalls only. Any other
+    party gets its own part only (``"view": "own part"``): its own holding, incoming stock and
+    acknowledgement if it is a holder, the shipments in transit it sends or receives, no other
+    party's name, stock or acknowledgement, no effectiveness count and not who opened it."""
+    shown = _detail(engine, recall_id, actor)
+    if access.reads_every_lot(actor):
+        return shown | {"view": "every holder"}
+    party = actor.party_id
+    return shown | {
+        "view": "own part",
+        "opened_by": None,
+        "holders": [h for h in shown["holders"] if party is not None and h["party"] == party],
+        "in_transit": [
+            m for m in shown["in_transit"] if party is not None and party in (m["to_party"], m["from_party"])
+        ],
+        "effectiveness": None,
+    }
+
+
+def _detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
     """A recall with its lots, holders (contact details for recall officers and admins only),
-    quantities, shipments in transit and acknowledgements."""
+    quantities, shipments in transit and acknowledgements: every holder's (:func:`detail` cuts
+    it down to what the actor may see)."""
     with db.read_snapshot(engine) as conn:
         row = _recall_row(conn, recall_id)
         scope = conn.execute(
