@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.chain.test_corrections import declare_erroneous
 from tests.factories import World, gtin, harvest, receive, ship, t
-from tracefood.chain import access
+from tracefood.chain import access, query
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import lots
 from tracefood.epcis.gs1_keys import lot_uri
@@ -71,7 +71,7 @@ def test_access__role_by_part_in_the_lot(chain: World, role: str, relation: str)
         if expected:
             assert access.resolve_lot(conn, key, actor).id == row.id
         else:
-            with pytest.raises(Forbidden):
+            with pytest.raises(NotFound):  # as unknown: no existence oracle (issue 12)
                 access.resolve_lot(conn, key, actor)
     # the SQL form (EPCIS query, lists) says the same as the one-lot check
     assert (key in _listed(chain, actor)) is expected
@@ -142,12 +142,17 @@ def test_resolve_lot__every_spelling_of_one_lot(chain: World) -> None:
             assert access.resolve_lot(conn, spelling).key == A1, spelling
 
 
-def test_resolve_lot__forbidden_names_the_field(chain: World) -> None:
-    with chain.ledger.engine.connect() as conn, pytest.raises(Forbidden) as caught:
-        access.resolve_lot(conn, A1, chain.actor("farm-b"), field="seeds")
-    assert caught.value.status == 403 and caught.value.errors == [
-        {"field": "seeds", "reason": "not visible to your party"}
-    ]
+def test_resolve_lot__a_lot_not_seen_is_answered_as_unknown(chain: World) -> None:
+    """Issue 12: a lot the caller may not see and a lot the ledger does not have get the same 404,
+    detail and errors alike (only the key differs), so GTIN and lot codes cannot be enumerated."""
+    unknown = A1.replace("/10/A1", "/10/NOPE")
+    answers = []
+    for key in (A1, unknown):
+        with chain.ledger.engine.connect() as conn, pytest.raises(NotFound) as caught:
+            access.resolve_lot(conn, key, chain.actor("farm-b"), field="seeds")
+        answers.append((caught.value.status, caught.value.detail.replace(key, "KEY"), caught.value.errors))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 404 and answers[0][2] == [{"field": "seeds", "reason": "unknown"}]
 
 
 def test_access__listing_lots_is_for_ones_own_party(chain: World) -> None:
@@ -167,3 +172,12 @@ def test_access__role_sets_name_known_roles_once() -> None:
         assert set(roles) <= set(access.ROLES) and len(set(roles)) == len(roles)
     assert set(access.RUNS_RECALLS) <= set(access.READS_EVERY_LOT)
     assert not set(access.READS_EVERY_LOT) & {"producer", "carrier"}
+
+
+def test_query_known_keys__a_lot_not_seen_is_unknown_to_the_epcis_query(chain: World) -> None:
+    """Issue 12: the EPCIS query accepts an id it cannot parse (a lenient import's) only if the
+    ledger has it; for a caller that may not see the lot, it is as unknown (a 400 like any)."""
+    unknown = lot_uri(ROMAINE, "NOPE")
+    assert [query.known_keys(chain.ledger.engine, chain.actor("farm-b"))(k) for k in (P1, unknown)] == [False, False]
+    assert [query.known_keys(chain.ledger.engine, chain.actor("farm-a"))(k) for k in (P1, unknown)] == [True, False]
+    assert [query.known_keys(chain.ledger.engine, chain.actor("agency"))(k) for k in (P1, unknown)] == [True, False]

@@ -24,18 +24,18 @@ HELD, OTHER = lot_uri(ROMAINE, "HELD-1"), lot_uri(ROMAINE, "OTHER-1")
 # A list cell is True if the lot is listed; the scan cell is whether the full history is shown.
 EXPECTED: dict[str, dict[str, tuple[Any, Any]]] = {
     "farm-a": {
-        "lot": (200, 403), "trace": (200, 403), "event": (200, 404), "query": (True, False),
-        "lots": (True, False), "label": (201, 403), "recall": (200, 200), "lots_page": (True, False),
+        "lot": (200, 404), "trace": (200, 404), "event": (200, 404), "query": (True, False),
+        "lots": (True, False), "label": (201, 404), "recall": (200, 200), "lots_page": (True, False),
         "scan": (True, False), "recall_page": (403, 403),
     },
     "packer": {  # receiving HELD-1: it sees the lot, but may not label it before it arrives
-        "lot": (200, 403), "trace": (200, 403), "event": (200, 404), "query": (True, False),
-        "lots": (False, False), "label": (403, 403), "recall": (200, 200), "lots_page": (False, False),
+        "lot": (200, 404), "trace": (200, 404), "event": (200, 404), "query": (True, False),
+        "lots": (False, False), "label": (403, 404), "recall": (200, 200), "lots_page": (False, False),
         "scan": (True, False), "recall_page": (403, 403),
     },
     "carrier": {  # carried HELD-1: sees it; a carrier is no custodian, and "my lots" is stock
-        "lot": (200, 403), "trace": (200, 403), "event": (200, 404), "query": (True, False),
-        "lots": (False, False), "label": (403, 403), "recall": (200, 200), "lots_page": (False, False),
+        "lot": (200, 404), "trace": (200, 404), "event": (200, 404), "query": (True, False),
+        "lots": (False, False), "label": (403, 404), "recall": (200, 200), "lots_page": (False, False),
         "scan": (True, False), "recall_page": (403, 403),
     },
     "agency": {  # inspector: reads everything, labels nothing; its own "my lots" is empty
@@ -119,13 +119,24 @@ def test_access_matrix__role_by_route_by_lot(
 def test_access_matrix__refusals_are_problems_that_hide_nothing_else(
     world_of_two_lots: tuple[FlaskClient, World, dict[str, str]],
 ) -> None:
-    """A lot the caller may not see is 403 (the public label page shows that it exists anyway),
-    an unknown one 404, a malformed id 400, on the lot view and the trace alike."""
+    """A lot the caller may not see is answered exactly as an unknown one (issue 12: 403 against
+    404 told which GTIN and lot codes exist): the same 404 problem, detail and errors alike but
+    for the key; a malformed id 400; on the lot view, the trace and label issuance alike."""
     client, world, _ = world_of_two_lots
     unknown = lot_uri(ROMAINE, "NOPE")
     for path, extra in (("/api/v1/lot", {}), ("/api/v1/trace", {"direction": "back"})):
-        for lot, status in ((OTHER, 403), (unknown, 404), ("not a lot", 400)):
+        answers = []
+        for lot, status in ((OTHER, 404), (unknown, 404), ("not a lot", 400)):
             response = _api(client, world, "farm-a", path, query_string={"id": lot} | extra)
             assert response.status_code == status, (path, lot)
             assert response.mimetype == "application/problem+json"
             assert response.get_json()["errors"][0]["field"] == "id"
+            answers.append(response.get_data(as_text=True).replace(lot, "KEY"))
+        assert answers[0] == answers[1], path
+    issued = [
+        _api(client, world, "farm-a", "/api/v1/labels", method="POST", json={"id": lot}) for lot in (OTHER, unknown)
+    ]
+    assert [r.status_code for r in issued] == [404, 404]
+    assert issued[0].get_data(as_text=True).replace(OTHER, "KEY") == issued[1].get_data(as_text=True).replace(
+        unknown, "KEY"
+    )

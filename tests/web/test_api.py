@@ -68,11 +68,13 @@ def test_checkpoint__is_signed_by_the_published_key(client: FlaskClient) -> None
     assert checkpoint.size == 13
 
 
-def test_entry__returns_the_bytes_as_hashed(client: FlaskClient) -> None:
+def test_entry__the_public_gets_hashes_not_the_payload(client: FlaskClient) -> None:
+    """Issue 12: an entry's payload is a business record (tests/web/test_entry_access.py covers
+    who reads it); without a token the entry is its index, id, leaf hash and checkpoint."""
     body = client.get("/api/v1/ledger/entries/4").get_json()
-    raw = b64d(body["body"])
-    assert merkle.leaf_hash(raw) == b64d(body["leaf_hash"])
-    assert body["entry"]["seq"] == 4 and body["entry"]["payload"] == {"lot": "L4", "kg": 4}
+    assert body["index"] == 4 and body["payload"] == "withheld" and "body" not in body and "entry" not in body
+    proof = client.get(body["checkpoint"]["inclusion_proof"]).get_json()
+    assert proof["leaf_hash"] == body["leaf_hash"] and body["checkpoint"]["size"] == 13
 
 
 def test_proofs__verify_against_the_signed_checkpoint(client: FlaskClient) -> None:

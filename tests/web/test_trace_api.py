@@ -40,7 +40,7 @@ def test_trace_api__forward_with_holders(chain: tuple[FlaskClient, World]) -> No
 
 @pytest.mark.parametrize(
     ("who", "status"), [("recall", 200), ("agency", 200), ("admin-party", 200), ("farm-a", 200), ("packer", 200),
-                        ("farm-b", 403), ("dist", 403)],
+                        ("farm-b", 404), ("dist", 404)],
 )  # fmt: skip
 def test_trace_api__who_may_trace(chain: tuple[FlaskClient, World], who: str, status: int) -> None:
     client, world = chain

@@ -37,10 +37,14 @@ Labelling a lot is narrower than seeing it: a label is a party's signature that 
 in hand, so only its custodians (produced, held, shipped or received it; not a party it is still
 travelling to, nor its carrier) may sign one, and verifiers refuse a label signed by anyone else.
 
-Answers: a malformed id is 400 (422 inside a JSON body), an unknown lot 404, a lot the caller
-may not see 403. The 403 does not reveal anything the public label page does not already show:
-any lot in the ledger has a public page at its GS1 Digital Link path. (Events are not public: an
-EPCIS event the caller may not see is answered as unknown, 404, as the query binding says.)
+Answers: a malformed id is 400 (422 inside a JSON body). For a caller that reads every lot (and
+for the recall seeds, which only they give) an unknown lot is 404. For any other caller a lot it
+may not see is answered exactly as a lot the ledger does not have: 404, the same detail and the
+same ``errors`` entry (``reason: "unknown"``), so that no answer tells whether a GTIN and lot code
+exist (an existence oracle). A 403 about a lot is given only where the caller may see the lot
+but not act on it (labelling a lot it is only receiving, for instance). (Events are not public
+either: an EPCIS event the caller may not see is answered as unknown, 404, as the query binding
+says.) The public label page at a lot's GS1 Digital Link path is a deliberate public surface.
 """
 
 from __future__ import annotations
@@ -188,10 +192,12 @@ def lot_key(identifier: str, field: str = "id") -> str:
 
 def resolve_lot(conn: Connection, identifier: str, actor: Actor | None = None, *, field: str = "id") -> Any:
     """The ``lots`` row an id names: 400 if malformed, 404 if the ledger has no such lot, and,
-    when ``actor`` is given, 403 if the actor may not see it (see the module docstring)."""
+    when ``actor`` is given, the same 404 if the actor may not see it (the module docstring)."""
     key = lot_key(identifier, field)
     row = conn.execute(select(lots).where(lots.c.key == key)).first()
     if row is None:
+        if actor is not None and not reads_every_lot(actor):
+            raise forbidden_lot(key, field)  # the same answer as a lot it may not see
         raise NotFound(
             f"the ledger has no lot, item or logistic unit {key}", errors=[{"field": field, "reason": "unknown"}]
         )
@@ -200,11 +206,13 @@ def resolve_lot(conn: Connection, identifier: str, actor: Actor | None = None, *
     return row
 
 
-def forbidden_lot(key: str, field: str = "id") -> Forbidden:
-    """The answer to a party asking for a lot it may not see."""
-    return Forbidden(
-        f"your party has no part in {key}: it did not produce, hold, ship, receive or carry it",
-        errors=[{"field": field, "reason": "not visible to your party"}],
+def forbidden_lot(key: str, field: str = "id") -> NotFound:
+    """The answer to a party asking for a lot it may not see, word for word the answer to one
+    asking for a lot the ledger does not have: no existence oracle (the module docstring)."""
+    return NotFound(
+        f"no lot, item or logistic unit {key} that your party may see: the ledger has none, or your party"
+        " did not produce, hold, ship, receive or carry it",
+        errors=[{"field": field, "reason": "unknown"}],
     )
 
 

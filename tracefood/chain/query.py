@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_, select
 
 from tracefood import utc
+from tracefood.chain import access
 from tracefood.chain.export import EPCIS_CONTEXT, export_document
 from tracefood.chain.query_params import Query, page_token
 from tracefood.chain.query_sql import event_id_condition, query_conditions, visibility
@@ -102,11 +103,13 @@ def _document(engine: Engine, seqs: list[int]) -> dict[str, Any]:
     }
 
 
-def known_keys(engine: Engine) -> Callable[[str], bool]:
-    """``parse_query``'s ``known``: whether the ledger has an object with this key."""
+def known_keys(engine: Engine, actor: Actor | None = None) -> Callable[[str], bool]:
+    """``parse_query``'s ``known``: whether the ledger has an object with this key (that ``actor``
+    may see, when given: a lot it may not see is answered as unknown, no existence oracle)."""
 
     def known(key: str) -> bool:
         with engine.connect() as conn:
-            return conn.execute(select(lots.c.id).where(lots.c.key == key)).first() is not None
+            row = conn.execute(select(lots).where(lots.c.key == key)).first()
+            return row is not None and (actor is None or access.may_see_lot(conn, actor, row))
 
     return known

@@ -143,9 +143,14 @@ def _scope(engine: Engine, seed_keys: Sequence[str]) -> list[str]:
 
 
 def _next_id(conn: Connection, year: int) -> str:
+    """The year's next recall id, R-YYYY-NNNN. Taken inside the ledger write (under its lock, and
+    after the recalls written earlier in the same group commit), so no two recalls take one."""
     prefix = f"R-{year}-"
     count = conn.execute(select(func.count()).select_from(recalls).where(recalls.c.id.like(prefix + "%"))).scalar()
-    return f"{prefix}{int(count or 0) + 1:04d}"
+    number = int(count or 0) + 1
+    while conn.execute(select(recalls.c.id).where(recalls.c.id == f"{prefix}{number:04d}")).first() is not None:
+        number += 1  # never reuse an id, whatever the rows hold
+    return f"{prefix}{number:04d}"
 
 
 def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -164,19 +169,20 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
     with db.read_snapshot(ledger.engine) as conn:
         seed_ids, seeds = _seed_lots(conn, body.get("seeds"))
         seed_keys = [r.key for r in conn.execute(select(lots.c.key).where(lots.c.id.in_(seed_ids)))]
-        recall_id = _next_id(conn, moment.year)
+        guess = _next_id(conn, moment.year)
     scope = _scope(ledger.engine, seed_keys)
     with db.read_snapshot(ledger.engine) as conn:
         kinds = {r[0]: r[1] for r in conn.execute(select(lots.c.key, lots.c.kind).where(lots.c.key.in_(scope)))}
-    event = _recall_event(moment, scope, kinds, recall_id, klass, reason)
-    if hazard:
-        event["tf:hazard"] = hazard
-    if instructions:
-        event["tf:action"] = instructions
 
-    def rows(conn: Connection, receipt: EventReceipt) -> None:
-        if conn.execute(select(recalls.c.id).where(recalls.c.id == recall_id)).first() is not None:
-            raise Conflict(f"recall {recall_id} was opened at the same time; try again")
+    def event_for(recall_id: str) -> dict[str, Any]:
+        event = _recall_event(moment, scope, kinds, recall_id, klass, reason)
+        if hazard:
+            event["tf:hazard"] = hazard
+        if instructions:
+            event["tf:action"] = instructions
+        return event
+
+    def rows(conn: Connection, receipt: EventReceipt, recall_id: str) -> None:
         conn.execute(
             insert(recalls).values(
                 id=recall_id, seq=receipt.seq, recall_class=klass, reason=reason, hazard=hazard,
@@ -191,7 +197,7 @@ def issue(ledger: Ledger, body: Any, actor: Actor, *, now: dt.datetime | None = 
             [{"recall_id": recall_id, "lot_id": ids[k], "seed": ids[k] in seeded} for k in scope if k in ids],
         )
 
-    _record(ledger, event, actor, rows)
+    recall_id = _record(ledger, actor, moment.year, guess, event_for, rows)
     return detail(ledger.engine, recall_id, actor)
 
 
@@ -221,17 +227,28 @@ def _recall_event(
 
 
 def _record(
-    ledger: Ledger, event: dict[str, Any], actor: Actor, rows: Callable[[Connection, EventReceipt], None]
-) -> None:
-    """The recall event and the recall's own rows, in one ledger write: both land or neither."""
+    ledger: Ledger,
+    actor: Actor,
+    year: int,
+    guess: str,
+    event_for: Callable[[str], dict[str, Any]],
+    rows: Callable[[Connection, EventReceipt, str], None],
+) -> str:
+    """The recall event and the recall's own rows, in one ledger write (both land or neither),
+    under an id taken inside that write; returns the id. The event is checked before the lock
+    with the id ``guess`` read outside it, and checked again inside only if another recall took
+    that id meanwhile (the id is in the event, so the event changes with it)."""
     store = EventStore(ledger)
-    batch = store.recall_batch(event, actor)
+    prepared = store.recall_batch(event_for(guess), actor)
 
-    def work(w: Write) -> None:
+    def work(w: Write) -> str:
+        recall_id = _next_id(w.conn, year)
+        batch = prepared if recall_id == guess else store.recall_batch(event_for(recall_id), actor)
         (receipt,) = store.commit_in(w, batch)
-        rows(w.conn, receipt)
+        rows(w.conn, receipt, recall_id)
+        return recall_id
 
-    ledger.write(work)
+    return ledger.write(work)
 
 
 def _recall_row(conn: Connection, recall_id: str) -> Any:
@@ -270,8 +287,34 @@ def _holders(conn: Connection, lot_ids: list[int]) -> tuple[list[dict[str, Any]]
 
 
 def detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
+    """A recall as ``actor`` may see it. Everyone signed in reads the notice: its class, reason,
+    hazard, instructions, status and every lot in its scope (the public label pages show those
+    lots recalled anyway). Those who read every lot (recall officers, inspectors, admins: they
+    see every holder through the trace forward too) also get every holder with its stock on hand,
+    what is coming to it and its acknowledgement, every shipment in transit and the effectiveness
+    check (``"view": "every holder"``), contact details for those who run recalls only. Any other
+    party gets its own part only (``"view": "own part"``): its own holding, incoming stock and
+    acknowledgement if it is a holder, the shipments in transit it sends or receives, no other
+    party's name, stock or acknowledgement, no effectiveness count and not who opened it."""
+    shown = _detail(engine, recall_id, actor)
+    if access.reads_every_lot(actor):
+        return shown | {"view": "every holder"}
+    party = actor.party_id
+    return shown | {
+        "view": "own part",
+        "opened_by": None,
+        "holders": [h for h in shown["holders"] if party is not None and h["party"] == party],
+        "in_transit": [
+            m for m in shown["in_transit"] if party is not None and party in (m["to_party"], m["from_party"])
+        ],
+        "effectiveness": None,
+    }
+
+
+def _detail(engine: Engine, recall_id: str, actor: Actor) -> dict[str, Any]:
     """A recall with its lots, holders (contact details for recall officers and admins only),
-    quantities, shipments in transit and acknowledgements."""
+    quantities, shipments in transit and acknowledgements: every holder's (:func:`detail` cuts
+    it down to what the actor may see)."""
     with db.read_snapshot(engine) as conn:
         row = _recall_row(conn, recall_id)
         scope = conn.execute(

@@ -164,7 +164,7 @@ def _query_answer(document: dict[str, Any]) -> Response:
 def query_events() -> Response:
     actor = require()
     check_versions({name: request.headers.get(name) for name in VERSION_HEADERS})
-    query = parse_query(request.args.items(multi=True), epcis_query.known_keys(get_ledger().engine))
+    query = parse_query(request.args.items(multi=True), epcis_query.known_keys(get_ledger().engine, actor))
     page = epcis_query.run_query(get_ledger().engine, query, actor)
     response = _query_answer(page.document)
     if page.next_token is not None:

@@ -17,6 +17,7 @@ from tracefood.labels import db_trust, issuance, printed, qr
 from tracefood.labels import keys as label_keys_codec
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
+from tracefood.ledger import db
 from tracefood.web.api.events import json_body
 from tracefood.web.auth import require
 from tracefood.web.ledger_ext import get_instance, get_label_keys, get_ledger, get_settings
@@ -96,6 +97,9 @@ def issue_from(body: Any, actor: Actor) -> tuple[issuance.IssuedLabel, str, str]
         reason = "must be 4x6, letter or a4"
         raise InvalidEntry(f"layout {reason}", errors=[{"field": "/layout", "reason": reason}])
     assert identifier is not None
+    if not access.reads_every_lot(actor):  # a lot it may not see is unknown to it: 404, no oracle
+        with db.read_snapshot(get_ledger().engine) as conn:
+            access.resolve_lot(conn, issuance.resolve_subject(identifier).key, actor)
     issued = issuance.issue(
         get_ledger().engine,
         get_label_keys(),

@@ -1,5 +1,14 @@
 """The JSON API (``/api/v1``): ledger checkpoints, keys, entries and proofs, and the OpenAPI
-document that describes every route here."""
+document that describes every route here.
+
+Who sees an entry: anyone may check the ledger from hashes, so anyone gets an entry's index, its
+entry id, its leaf hash and the checkpoint it is under (with the address of its inclusion proof);
+the proof and checkpoint routes are public too. The payload (the stored bytes and the parsed
+entry) is a business record: it goes only to a caller whose token may see the event it holds, by
+the rule the EPCIS query applies to events (:func:`tracefood.chain.query_sql.visibility`: the
+events its party recorded and those naming a lot it may see), and to the roles that read every
+lot (:data:`tracefood.chain.access.READS_EVERY_LOT`), who alone see entries that hold no event.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +18,16 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import Engine, select
 
+from tracefood.chain import access
+from tracefood.chain.query_sql import visibility
+from tracefood.chain.registry import Actor
+from tracefood.chain.tables import events
 from tracefood.errors import InvalidParameter, NotInitialised
+from tracefood.ledger import db
 from tracefood.ledger.canonical import loads
+from tracefood.web.auth import api_actor
 from tracefood.web.ledger_ext import get_ledger
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -64,26 +80,51 @@ def key() -> Response:
 
 @api.get("/ledger/entries/<index>")
 def entry(index: str) -> Any:
+    """An entry as anyone may check it (index, entry id, leaf hash, the checkpoint it is under),
+    and its payload (``body``: the bytes as hashed, base64; ``entry``: parsed) only to a caller
+    who may see it (the module docstring). A token is optional; a bad one is still a 401."""
     if not index.isascii() or not index.isdigit() or len(index) > MAX_DIGITS:
         raise InvalidParameter(
             "index", f"must be a non-negative integer of at most {MAX_DIGITS} digits, got {index[:40]!r}"
         )
-    stored = get_ledger().entry(int(index))
-    try:
-        parsed = loads(stored.body)
-    except ValueError:  # damaged bytes are still served as stored; `tracefood verify` names them
-        parsed = None
-    response = jsonify(
-        {
-            "index": stored.seq,
-            "entry_id": stored.entry_id,
-            "leaf_hash": base64.b64encode(stored.leaf_hash).decode(),
-            "body": base64.b64encode(stored.body).decode(),
-            "entry": parsed,
-        }
-    )
-    response.headers["Cache-Control"] = IMMUTABLE
+    ledger = get_ledger()
+    actor = api_actor(required=False)
+    stored = ledger.entry(int(index))
+    signed = ledger.latest_checkpoint()
+    size = signed.size if signed is not None and signed.size > stored.seq else None
+    shown: dict[str, Any] = {
+        "index": stored.seq,
+        "entry_id": stored.entry_id,
+        "leaf_hash": base64.b64encode(stored.leaf_hash).decode(),
+        "checkpoint": None
+        if size is None
+        else {"size": size, "inclusion_proof": f"/api/v1/ledger/proofs/inclusion?index={stored.seq}&size={size}"},
+        "payload": "shown" if _may_read_payload(ledger.engine, actor, stored.seq) else "withheld",
+    }
+    if shown["payload"] == "shown":
+        try:
+            parsed = loads(stored.body)
+        except ValueError:  # damaged bytes are still served as stored; `tracefood verify` names them
+            parsed = None
+        shown |= {"body": base64.b64encode(stored.body).decode(), "entry": parsed}
+    response = jsonify(shown)
+    # what is shown depends on the token, and the checkpoint grows: never a shared cache
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.add("Authorization")
     return response
+
+
+def _may_read_payload(engine: Engine, actor: Actor | None, seq: int) -> bool:
+    """Whether ``actor`` may read the payload of entry ``seq``: every payload for the roles that
+    read every lot; otherwise an event it may see by the EPCIS query's rule, and nothing else."""
+    if actor is None:
+        return False
+    if access.reads_every_lot(actor):
+        return True
+    seen = visibility(actor)
+    stmt = select(events.c.seq).where(events.c.seq == seq, *([] if seen is None else [seen]))
+    with db.read_snapshot(engine, single_statement=True) as conn:
+        return conn.execute(stmt).first() is not None
 
 
 @api.get("/ledger/proofs/inclusion")

@@ -185,7 +185,11 @@
     ]).then(function (both) {
       var entry = both[0], proof = both[1];
       if (entry.entry_id !== li.getAttribute("data-entry")) return false;  // the entry is the event shown
-      return sha256(concat([new Uint8Array([0]), b64Bytes(entry.body)])).then(function (leaf) {
+      // the public gets hashes, not payloads: with the bytes (a token that may read them) the
+      // leaf is hashed here, else the entry's leaf hash is the one the proof must reach
+      var leafOf = entry.body ? sha256(concat([new Uint8Array([0]), b64Bytes(entry.body)]))
+        : Promise.resolve(b64Bytes(entry.leaf_hash));
+      return leafOf.then(function (leaf) {
         if (!equal(leaf, b64Bytes(proof.leaf_hash))) return false;
         return verifyInclusion(seq, size, leaf, proof.proof.map(b64Bytes), root);
       });
