@@ -221,6 +221,13 @@ def test_scan_page__remembers_and_rejects_a_rewritten_history(
     # the ledger grows: the next scan proves the new tree extends the remembered one
     site.harvest("CB-SCAN-1")
     site.harvest("CB-SCAN-2")
+    phone.route("**/api/v1/ledger/proofs/consistency*", lambda route: route.abort())  # the proof never comes
+    page = scan(phone, site.active)
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "unknown")  # not "genuine" without it
+    expect(page.locator("#check-history .check-result")).to_have_attribute("data-state", "unavailable")
+    assert remembered(page)[slot]["size"] == first
+    page.close()
+    phone.unroute("**/api/v1/ledger/proofs/consistency*")
     page = scan(phone, site.active)
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", "genuine")
     expect(page.locator("#check-history .check-result")).to_have_attribute("data-state", "ok")
