@@ -18,7 +18,7 @@ import json
 import re
 import shutil
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from tests.ledger.test_merkle_vectors import ARGON_OLD_ROOT, ARGON_OLD_SIZE, CCT
 from tests.web.test_browser import browser, chromium, demo_server, free_port
 
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, expect
+    from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 except ImportError:  # test_browser.py already skips or fails the run for this
     pytest.skip("playwright is not installed (pip install -e .[test])", allow_module_level=True)
 
@@ -187,6 +187,22 @@ def remembered(page: Page) -> dict[str, Any]:
     return found
 
 
+def presenting(device: BrowserContext, note: str) -> Callable[[Route], None]:
+    """Serve the label pages to ``device`` with ``note`` as the checkpoint they present."""
+
+    def handler(route: Route) -> None:
+        response = route.fetch()
+        html = response.text()
+        found = re.search(r'(<script type="application/json" id="label-data">)(.*?)(</script>)', html, re.S)
+        assert found is not None
+        data = json.loads(found.group(2)) | {"checkpoint": note}
+        text = json.dumps(data).replace("<", "\\u003c")
+        route.fulfill(response=response, body=html[: found.start(2)] + text + html[found.end(2) :])
+
+    device.route("**/01/**", handler)
+    return handler
+
+
 def size_of(page: Page) -> int:
     return int((page.locator("#checkpoint").text_content() or "").split("\n")[1])
 
@@ -240,6 +256,24 @@ def test_scan_page__remembers_and_rejects_a_rewritten_history(
     page = scan(phone, site.active)  # nothing new: the same root
     expect(page.locator("#check-history .check-result")).to_contain_text(f"the same {grown} entries")
     page.close()
+
+    # a server (or a cache) showing an older checkpoint must prove the remembered one extends it
+    older = presenting(phone, seen["note"])
+    page = scan(phone, site.active)
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "genuine")
+    expect(page.locator("#check-history .check-result")).to_contain_text(f"an older view ({first} entries)")
+    assert remembered(page)[slot] == kept
+    page.close()
+    phone.unroute("**/01/**", older)
+    lines = seen["note"].split("\n")
+    lines[2] = base64_text(bytes(32))  # the same size with another root, signature kept: it fails
+    forged = presenting(phone, "\n".join(lines))
+    page = scan(phone, site.active)
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "refused")
+    expect(page.locator("#verdict")).to_have_attribute("data-reason", "checkpoint")
+    expect(page.locator("#checkpoint-signature")).to_have_attribute("data-state", "failed")
+    page.close()
+    phone.unroute("**/01/**", forged)
 
     # the same ledger key and origin, another history, served at the same address
     site.stop()
