@@ -217,6 +217,31 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.stop()
 
 
+NO_ED25519 = """(() => {
+  const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+  crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+    (algorithm && (algorithm.name || algorithm) === "Ed25519")
+      ? Promise.reject(new DOMException("Ed25519 is not supported", "NotSupportedError"))
+      : importKey(format, data, algorithm, ...rest);
+})();"""
+
+
+def test_scan_page__without_ed25519_still_checks_the_history(site: Server, browser: Browser) -> None:
+    """A browser without Ed25519 in WebCrypto (older Safari, Firefox before 129): the signatures
+    are said to be unchecked here, the history is still compared with SHA-256."""
+    old = browser.new_context(locale="en-CA")
+    old.add_init_script(NO_ED25519)
+    page = scan(old, site.active)
+    expect(page.locator("#check-local .check-result")).to_have_attribute("data-state", "unavailable")
+    expect(page.locator("#checkpoint-signature")).to_have_attribute("data-state", "unavailable")
+    expect(page.locator("#checkpoint-signature")).to_contain_text("cannot check Ed25519 signatures")
+    expect(page.locator("#check-history .check-result")).to_have_attribute("data-state", "ok")
+    expect(page.locator("#verdict")).to_have_attribute("data-verdict", "genuine")  # the server's, as before
+    events = page.locator("li.event").count()
+    expect(page.locator('li.event .proof-result[data-state="ok"]')).to_have_count(events)
+    old.close()
+
+
 def test_scan_page__remembers_and_rejects_a_rewritten_history(
     site: Server, browser: Browser, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
