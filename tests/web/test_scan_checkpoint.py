@@ -331,4 +331,20 @@ def test_scan_page__remembers_and_rejects_a_rewritten_history(
         fresh.close()
     finally:
         forger.stop()
+
+    # the same ledger name under a key of its own (TraceFood never changes a ledger's key)
+    impostor = Server(tmp_path_factory.mktemp("other-key"), site.port)
+    # (the phone's HTTP cache still holds the first key for an hour: its checkpoint signature would
+    # fail first; the same storage without that cache reaches the key check)
+    device = browser.new_context(locale="en-CA", storage_state=phone.storage_state())
+    try:
+        page = scan(device, impostor.active)
+        expect(page.locator("#verdict")).to_have_attribute("data-verdict", "refused")
+        expect(page.locator("#verdict")).to_have_attribute("data-reason", "key")
+        expect(page.locator("#verdict-title")).to_have_text("Ledger history changed — do not trust this label")
+        expect(page.locator("#verdict-detail")).to_contain_text("signs with another key")
+        assert list(remembered(page)) == [slot]  # nothing remembered for the other key
+    finally:
+        impostor.stop()
+        device.close()
         phone.close()

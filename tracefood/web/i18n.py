@@ -287,6 +287,12 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": "(Cet appareil a vérifié {seen} entrées auparavant ; le serveur en montre maintenant "
         "{size} sans prouver que l'un prolonge l'autre.)",
     },
+    "scan.history.key_changed": {
+        "en": "This ledger now signs with another key than the one this device saw before: it is not the "
+        "history this device saw, and the ledger may have been replaced.",
+        "fr": "Ce registre signe maintenant avec une autre clé que celle vue auparavant par cet appareil"
+        "\N{NO-BREAK SPACE}: ce n'est pas l'historique que cet appareil a vu, et le registre a peut-être été remplacé.",
+    },
     "scan.history.first": {
         "en": "first scan of this ledger on this device: its checkpoint ({size} entries) is remembered here",
         "fr": "première lecture de ce registre sur cet appareil : son point de contrôle ({size} "

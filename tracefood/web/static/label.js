@@ -154,6 +154,13 @@
     var root = btoa(String.fromCharCode.apply(null, cp.root));
     try { store.setItem(slot, JSON.stringify({ size: cp.size, root: root, note: cp.note, seen_at: new Date().toISOString() })); } catch (e) { /* full or refused */ }
   }
+  function otherKey(store, prefix, slot) {
+    for (var i = 0; i < store.length; i++) {
+      var name = store.key(i);
+      if (name && name !== slot && name.indexOf(prefix) === 0) return true;
+    }
+    return false;
+  }
   function rewritten(seen, cp) {
     return { state: "failed", rewritten: true, text: T.failed + " — " + T.history_rewritten,
              detail: T.history_seen.replace("{seen}", seen.size).replace("{size}", cp.size) };
@@ -165,6 +172,11 @@
     if (!store) return { state: "unsupported", text: T.history_no_memory };
     var slot = MEMORY + cp.origin + " " + signed.id;
     var seen = recall(store, slot);
+    if (!seen && otherKey(store, MEMORY + cp.origin + " ", slot)) {
+      // TraceFood never changes a ledger's key: the same ledger name under another key is another
+      // ledger, whose history cannot be compared with the one this device saw. Nothing is remembered.
+      return { state: "failed", rewritten: true, reason: "key", text: T.failed + " — " + T.history_key_changed, detail: "" };
+    }
     if (!seen) {
       remember(store, slot, cp);
       return { state: "ok", text: T.history_first.replace("{size}", cp.size) };
@@ -218,9 +230,10 @@
     box.classList.remove("verdict-pending");
     if (refused && hist.state === "failed") {
       box.classList.add("verdict-refused");
-      box.setAttribute("data-reason", hist.rewritten ? "history" : "checkpoint");
+      box.setAttribute("data-reason", hist.reason || (hist.rewritten ? "history" : "checkpoint"));
       title.textContent = hist.rewritten ? T.history_title : T.refused;
-      detail.textContent = hist.rewritten ? T.history_rewritten + " " + hist.detail : T.sig_failed;
+      detail.textContent = hist.reason === "key" ? T.history_key_changed
+        : hist.rewritten ? T.history_rewritten + " " + hist.detail : T.sig_failed;
     } else if (refused) {
       box.classList.add("verdict-refused");
       title.textContent = T.refused;
