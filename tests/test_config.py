@@ -27,7 +27,7 @@ def test_settings__typed_from_the_layers(tmp_path: Path) -> None:
 
 def test_settings__defaults_are_valid(tmp_path: Path) -> None:
     settings = load_settings(environ={"TRACEFOOD_HOME": str(tmp_path)})
-    assert settings.trust_list_hours == 72 and settings.public_url == "http://localhost:8000"
+    assert settings.trust_list_hours == 24 and settings.public_url == "http://localhost:8000"
     assert set(settings.by_name()) == {s.name for s in SETTINGS}
 
 

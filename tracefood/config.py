@@ -24,14 +24,16 @@ from sqlalchemy.exc import ArgumentError
 
 from tracefood.errors import InvalidParameter, TraceFoodError
 from tracefood.labels.signing import canonical_base
+from tracefood.labels.trust import DEFAULT_VALIDITY_HOURS, MAX_VALIDITY_HOURS
 from tracefood.ledger.db import SQLITE_SYNCHRONOUS
 
 ENV_PREFIX = "TRACEFOOD_"
 INSTANCE_FILE = "tracefood.toml"
 SECRET_FILE = "secret.key"  # noqa: S105 (a file name, not a secret)
 PIN_FILE = "trusted-ledger.pub"
+SEEN_TRUST_LISTS_FILE = "trust-lists-seen.json"  # the newest trust list seen per ledger key (no rollback)
 DATABASES = ("sqlite", "postgresql")  # the engines tracefood.ledger.db configures
-MAX_TRUST_LIST_HOURS = 24 * 366 * 10  # ten years: beyond it a "validity" means nothing
+MAX_TRUST_LIST_HOURS = MAX_VALIDITY_HOURS  # a revoked key stays trusted offline at most this long
 
 
 class SettingError(ValueError):
@@ -174,9 +176,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "TRUST_LIST_HOURS",
-        "72",
-        "Validity of the signed trust list served at /api/v1/trust-list, in whole hours (offline "
-        "verifiers refuse an expired one).",
+        str(DEFAULT_VALIDITY_HOURS),
+        f"Validity of the signed trust list served at /api/v1/trust-list, in whole hours from 1 to "
+        f"{MAX_VALIDITY_HOURS}. The trade-off: a list is a snapshot, so a label key revoked after a "
+        "verifier fetched its list still verifies offline with that list until it expires (at most this "
+        "long); a shorter window means offline verifiers must fetch more often. Offline verifiers refuse an "
+        "expired list, one valid for more than "
+        f"{MAX_VALIDITY_HOURS} hours, and one older than a list they already saw.",
         _hours,
     ),
 )
@@ -209,6 +215,11 @@ class Settings:
     def pin_file(self) -> Path:
         """The ledger key pinned by the first ``trust-list fetch`` (trust on first use)."""
         return self.home / PIN_FILE
+
+    @property
+    def seen_trust_lists_file(self) -> Path:
+        """The newest trust list seen per ledger key; an older one is refused (rollback)."""
+        return self.home / SEEN_TRUST_LISTS_FILE
 
     def by_name(self) -> Mapping[str, Any]:
         """The typed values under their registry names (``PUBLIC_URL``...), read-only."""

@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from tracefood.config import Settings
 from tracefood.errors import InvalidParameter, LedgerKeyError, NoteError
 from tracefood.labels.keystore import LabelKeys, ensure_master, load_master
+from tracefood.labels.trust import SeenLists, TrustList
 from tracefood.ledger import Ledger, db
 from tracefood.ledger.keys import ensure_key, load_key
 from tracefood.ledger.note import Signer, Verifier
@@ -170,6 +171,28 @@ class Instance:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(verifier + "\n")
         return path
+
+    def seen_trust_lists(self) -> SeenLists:
+        """The newest trust list this verifier accepted, per ledger key (none seen: empty)."""
+        path = self.settings.seen_trust_lists_file
+        if not path.is_file():
+            return SeenLists()
+        return SeenLists.parse(path.read_text(encoding="utf-8"))
+
+    def remember_trust_list(self, trust: TrustList) -> None:
+        """Remember ``trust`` if it is the newest of its ledger key, so an older list is refused
+        later (atomic replace; 0600 like the other files of the home)."""
+        seen = self.seen_trust_lists()
+        newer = seen.with_list(trust)
+        if newer is seen:
+            return
+        path = self.settings.seen_trust_lists_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(newer.to_text())
+        os.replace(tmp, path)
 
     # -- init and shutdown ---------------------------------------------------------------------
 

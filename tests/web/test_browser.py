@@ -53,10 +53,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def demo_server(home: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
+def demo_server(home: Path, port: int | None = None) -> Iterator[tuple[str, str, dict[str, str]]]:
     """`tracefood demo --no-serve` (labels printed for the port it will be served on), then
-    `tracefood serve`: (base URL, the demo's output, the demo tokens)."""
-    port = free_port()
+    `tracefood serve`: (base URL, the demo's output, the demo tokens). ``port``: a free one."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEFOOD_")}
     env |= {"TRACEFOOD_HOME": str(home), "TRACEFOOD_DATABASE_URL": f"sqlite:///{home / 'tracefood.db'}"}
     cli = [sys.executable, "-m", "tracefood"]

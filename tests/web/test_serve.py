@@ -212,7 +212,7 @@ def test_serve__apps_of_one_home_share_the_session_secret(tmp_path: Path) -> Non
     first, second = create_app({"HOME": str(tmp_path)}), create_app({"HOME": str(tmp_path)})
     assert first.secret_key == second.secret_key == (tmp_path / "secret.key").read_text().strip()
     with first.app_context():
-        assert ledger_ext.get_settings().trust_list_hours == 72
+        assert ledger_ext.get_settings().trust_list_hours == 24
     given = create_app({"HOME": str(tmp_path / "other"), "SECRET_KEY": "given"})
     assert given.secret_key == "given" and not (tmp_path / "other" / "secret.key").exists()
 

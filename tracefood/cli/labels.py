@@ -106,8 +106,10 @@ def verify(instance: Instance, label: str, trust_file: Path | None, ledger_key: 
                 "(which pins the key on first use), or give --ledger-key / TRACEFOOD_TRUSTED_LEDGER_KEY "
                 "(the text of /api/v1/ledger/key); a list checked only against the key inside it proves nothing",
             )
-        trust: label_trust.Trust = label_trust.TrustList.open(trust_file.read_text(encoding="utf-8"), pinned=pinned)
-        verdict = labels.verify(label, trust, source="trust-list")
+        text = trust_file.read_text(encoding="utf-8")
+        listed = label_trust.TrustList.open(text, pinned=pinned, seen=instance.seen_trust_lists())
+        instance.remember_trust_list(listed)  # from now on an older list is refused
+        verdict = labels.verify(label, listed, source="trust-list")
     else:
         verdict = labels.verify(label, db_trust.DbTrust(instance.ledger.engine))
     if as_json:
@@ -182,8 +184,9 @@ def fetch(instance: Instance, url: str, output: Path, ledger_key: str | None) ->
     """Download the signed trust list from a TraceFood server for offline verification."""
     text = _download(url)
     pinned = instance.trusted_ledger_key(ledger_key)
-    trust = label_trust.TrustList.open(text, pinned=pinned)
+    trust = label_trust.TrustList.open(text, pinned=pinned, seen=instance.seen_trust_lists())
     output.write_text(text, encoding="utf-8")
+    instance.remember_trust_list(trust)
     doc = trust.document
     pin = ""
     if pinned is None:  # trust on first use, as ssh does: later lists must carry this key

@@ -263,6 +263,59 @@ CATALOG: dict[str, dict[str, str]] = {
         "fr": f"La signature du point de contrôle ne se vérifie pas{NBSP}: ne vous fiez pas à cet historique.",
     },
     "scan.proof.checkpoint": {"en": "Signed checkpoint", "fr": "Point de contrôle signé"},
+    "scan.proof.sig_unsupported": {
+        "en": "This browser cannot check Ed25519 signatures: the checkpoint signature was not checked here.",
+        "fr": "Ce navigateur ne sait pas vérifier les signatures Ed25519 : la signature du point de "
+        "contrôle n'a pas été vérifiée ici.",
+    },
+    "scan.check.history": {
+        "en": "Ledger history matches this device's earlier scans",
+        "fr": "Historique du registre conforme aux lectures précédentes de cet appareil",
+    },
+    "scan.verdict.rewritten": {
+        "en": "Ledger history changed — do not trust this label",
+        "fr": "Historique du registre modifié — ne vous fiez pas à cette étiquette",
+    },
+    "scan.history.rewritten": {
+        "en": "This server's history differs from what this device saw before: the ledger may have been rewritten.",
+        "fr": "L'historique de ce serveur diffère de ce que cet appareil a vu auparavant : le registre "
+        "a peut-être été réécrit.",
+    },
+    "scan.history.seen": {
+        "en": "(This device verified {seen} entries before; the server now shows {size} and does not prove "
+        "that one extends the other.)",
+        "fr": "(Cet appareil a vérifié {seen} entrées auparavant ; le serveur en montre maintenant "
+        "{size} sans prouver que l'un prolonge l'autre.)",
+    },
+    "scan.history.key_changed": {
+        "en": "This ledger now signs with another key than the one this device saw before: it is not the "
+        "history this device saw, and the ledger may have been replaced.",
+        "fr": "Ce registre signe maintenant avec une autre clé que celle vue auparavant par cet appareil"
+        "\N{NO-BREAK SPACE}: ce n'est pas l'historique que cet appareil a vu, et le registre a peut-être été remplacé.",
+    },
+    "scan.history.first": {
+        "en": "first scan of this ledger on this device: its checkpoint ({size} entries) is remembered here",
+        "fr": "première lecture de ce registre sur cet appareil : son point de contrôle ({size} "
+        "entrées) est conservé ici",
+    },
+    "scan.history.same": {
+        "en": "verified — the same {size} entries this device saw before",
+        "fr": "vérifié — les mêmes {size} entrées que lors de la lecture précédente",
+    },
+    "scan.history.grew": {
+        "en": "verified — extends the {seen} entries this device saw before (proof checked here); now {size}",
+        "fr": "vérifié — prolonge les {seen} entrées vues auparavant par cet appareil (preuve vérifiée ici)"
+        " ; maintenant {size}",
+    },
+    "scan.history.older": {
+        "en": "verified — an older view ({size} entries) of the {seen} this device saw before (proof checked here)",
+        "fr": "vérifié — une vue plus ancienne ({size} entrées) des {seen} vues auparavant par cet appareil "
+        "(preuve vérifiée ici)",
+    },
+    "scan.history.no_memory": {
+        "en": "this browser keeps no site data, so earlier scans cannot be compared",
+        "fr": "ce navigateur ne conserve aucune donnée de site : impossible de comparer avec les lectures précédentes",
+    },
     "scan.bad.title": {"en": "Not a valid label", "fr": "Étiquette non valide"},
     "scan.bad.body": {
         "en": "This address is not a valid GS1 Digital Link label: it may have been altered or misread.",

@@ -6,6 +6,13 @@ server (``POST /api/v1/labels/verify`` with the full URL). What does not depend 
 signature is rendered here: the lot, its recall status, its history and the events' places in
 the ledger, whose inclusion proofs the page checks against the signed checkpoint.
 
+The page also remembers, on the device (localStorage, per ledger origin and key), the largest
+checkpoint it verified, and asks for a consistency proof (``/api/v1/ledger/proofs/consistency``)
+whenever the checkpoint presented differs in size; a history that does not extend what the
+device saw (a rewritten, re-signed ledger) is refused in red, never "genuine" (issue 12;
+``static/label.js`` and ``static/merkle.js``). That memory is the device's own: the server only
+serves the checkpoint and the proofs, and a first scan trusts what it is shown.
+
 ``Accept: application/json`` gets the same as JSON; a client that sends the label's fragment in
 the ``Label-Signature`` header also gets the server's verdict.
 

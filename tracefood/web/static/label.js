@@ -1,6 +1,8 @@
 /* TraceFood label page: checks the label's signature in the page (WebCrypto Ed25519 against
    /.well-known/jwks.json), asks the server for its verdict, and checks that every event shown is
-   in the signed checkpoint (RFC 9162 inclusion proofs, SHA-256 in the page). No dependencies. */
+   in the signed checkpoint (RFC 9162 inclusion proofs, SHA-256 in the page), and that the
+   ledger's history is consistent with the largest checkpoint this device verified before
+   (RFC 9162 consistency proofs; merkle.js). No dependencies. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("label-data").textContent);
@@ -29,9 +31,6 @@
     var out = new Uint8Array(n);
     for (i = 0; i < parts.length; i++) { out.set(parts[i], off); off += parts[i].length; }
     return out;
-  }
-  function sha256(bytes) {
-    return subtle.digest("SHA-256", bytes).then(function (d) { return new Uint8Array(d); });
   }
   function setCheck(id, state, text) {
     var el = document.querySelector("#" + id + " .check-result");
@@ -91,17 +90,151 @@
     return result.detail ? text + " (" + result.detail + ")" : text;
   }
 
-  Promise.all([localCheck(), serverCheck()]).then(function (results) {
-    var local = results[0], server = results[1];
+  // -- the ledger's history: signed, and consistent with what this device saw before ----------
+  // The page keeps, per ledger (its origin line and key), the largest checkpoint it verified, in
+  // localStorage. A server presenting the same size must present the same root; a larger or a
+  // smaller one must prove, with an RFC 9162 consistency proof checked here, that one tree
+  // extends the other. A server that rewrote and re-signed its history cannot, and the page
+  // refuses. What it remembers lives on this device only: a first scan (or cleared site data)
+  // starts from whatever the server shows.
+  var Merkle = window.TraceFoodMerkle;
+  var MEMORY = "tracefood.checkpoint:";
+
+  function parseCheckpoint(note) {
+    var lines = note.split("\n"), root = null;
+    try { root = b64Bytes(lines[2] || ""); } catch (e) { root = null; }
+    var size = /^[0-9]{1,15}$/.test(lines[1] || "") ? parseInt(lines[1], 10) : NaN;
+    return { origin: lines[0], size: size, root: root, note: note };
+  }
+
+  // The checkpoint is a C2SP signed note: its body, a blank line, "— <name> <base64(key id || sig)>".
+  // The ledger key is fetched from this server: compare its id with one you hold to be sure.
+  // Resolves {id: "name+keyid", ok: true | false | undefined (Ed25519 not in this browser)}.
+  function checkNote(note) {
+    var split = note.indexOf("\n\n");
+    var body = note.slice(0, split + 1);
+    var sigs = note.slice(split + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 ") === 0; });
+    return fetch("/api/v1/ledger/key").then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.text();
+    }).then(function (text) {
+      var trimmed = text.trim(), one = trimmed.indexOf("+"), two = trimmed.indexOf("+", one + 1);
+      var name = trimmed.slice(0, one), keyId = trimmed.slice(one + 1, two), raw, sig = null;
+      try { raw = b64Bytes(trimmed.slice(two + 1)); } catch (e) { raw = null; }
+      if (split < 0 || one < 1 || two < 0 || !raw || raw.length !== 33 || raw[0] !== 1) return { id: null, ok: false };
+      var id = name + "+" + keyId;
+      sigs.forEach(function (line) {
+        var words = line.slice(2).split(" "), bytes;
+        try { bytes = b64Bytes(words[1] || ""); } catch (e) { return; }
+        var hex = Array.prototype.map.call(bytes.slice(0, 4), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+        if (words[0] === name && hex === keyId) sig = bytes.slice(4);
+      });
+      if (!sig) return { id: id, ok: false };
+      return subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]).then(function (key) {
+        return subtle.verify({ name: "Ed25519" }, key, sig, enc.encode(body)).then(function (ok) { return { id: id, ok: ok }; });
+      }, function (e) {
+        if (e && e.name === "NotSupportedError") return { id: id, ok: undefined };  // an older browser
+        throw e;
+      });
+    });
+  }
+
+  function memory() {
+    try { var store = window.localStorage; store.getItem(MEMORY); return store; } catch (e) { return null; }
+  }
+  function recall(store, slot) {
+    try {
+      var seen = JSON.parse(store.getItem(slot));
+      if (!seen || !Number.isSafeInteger(seen.size) || seen.size < 1) return null;
+      var root = b64Bytes(seen.root);
+      return root.length === 32 ? { size: seen.size, root: root, note: seen.note } : null;
+    } catch (e) { return null; }
+  }
+  function remember(store, slot, cp) {
+    var root = btoa(String.fromCharCode.apply(null, cp.root));
+    try { store.setItem(slot, JSON.stringify({ size: cp.size, root: root, note: cp.note, seen_at: new Date().toISOString() })); } catch (e) { /* full or refused */ }
+  }
+  function otherKey(store, prefix, slot) {
+    for (var i = 0; i < store.length; i++) {
+      var name = store.key(i);
+      if (name && name !== slot && name.indexOf(prefix) === 0) return true;
+    }
+    return false;
+  }
+  function rewritten(seen, cp) {
+    return { state: "failed", rewritten: true, text: T.failed + " — " + T.history_rewritten,
+             detail: T.history_seen.replace("{seen}", seen.size).replace("{size}", cp.size) };
+  }
+
+  function checkHistory(cp, signed) {
+    if (signed.ok === false) return { state: "failed", text: T.sig_failed };
+    var store = memory();
+    if (!store) return { state: "unsupported", text: T.history_no_memory };
+    var slot = MEMORY + cp.origin + " " + signed.id;
+    var seen = recall(store, slot);
+    if (!seen && otherKey(store, MEMORY + cp.origin + " ", slot)) {
+      // TraceFood never changes a ledger's key: the same ledger name under another key is another
+      // ledger, whose history cannot be compared with the one this device saw. Nothing is remembered.
+      return { state: "failed", rewritten: true, reason: "key", text: T.failed + " — " + T.history_key_changed, detail: "" };
+    }
+    if (!seen) {
+      remember(store, slot, cp);
+      return { state: "ok", text: T.history_first.replace("{size}", cp.size) };
+    }
+    if (seen.size === cp.size) {
+      return Merkle.equal(seen.root, cp.root) ? { state: "ok", text: T.history_same.replace("{size}", cp.size) } : rewritten(seen, cp);
+    }
+    var grew = cp.size > seen.size, first = grew ? seen : cp, second = grew ? cp : seen;
+    return fetch("/api/v1/ledger/proofs/consistency?from=" + first.size + "&to=" + second.size, { headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (r.status >= 500 || r.status === 429) throw new Error("HTTP " + r.status);
+        return r.ok ? r.json() : null;  // a server that will not prove its own history fails
+      })
+      .then(function (proof) {
+        if (!proof || proof.from !== first.size || proof.to !== second.size || !Array.isArray(proof.proof)) return false;
+        var path;
+        try { path = proof.proof.map(b64Bytes); } catch (e) { return false; }
+        return Merkle.verifyConsistency(first.size, second.size, first.root, second.root, path);
+      })
+      .then(function (ok) {
+        if (!ok) return rewritten(seen, cp);
+        if (grew) remember(store, slot, cp);
+        return { state: "ok", text: (grew ? T.history_grew : T.history_older).replace("{seen}", seen.size).replace("{size}", cp.size) };
+      }, function (e) { return { state: "unavailable", text: T.unavailable + " (" + e.message + ")" }; });
+  }
+
+  var cp = data.checkpoint ? parseCheckpoint(data.checkpoint) : null;
+  var signed;
+  if (!cp) signed = Promise.resolve(null);  // an unknown lot: no history to prove
+  else if (!subtle) signed = Promise.resolve({ id: null, ok: undefined, insecure: true });
+  else if (!(cp.size >= 1) || !cp.root || cp.root.length !== 32) signed = Promise.resolve({ id: null, ok: false });
+  else signed = checkNote(data.checkpoint);
+  var history = signed.then(function (s) {
+    if (!s) return { state: "none" };
+    if (s.insecure) return { state: "unsupported", text: T.insecure };
+    return checkHistory(cp, s);
+  }, function (e) { return { state: "unavailable", text: T.unavailable + " (" + e.message + ")" }; });
+
+  // -- the verdict: the label's signature, the server's verdict and the ledger's history --------
+  Promise.all([localCheck(), serverCheck(), history]).then(function (results) {
+    var local = results[0], server = results[1], hist = results[2];
     setCheck("check-local", local.state, describe(local));
     setCheck("check-server", server.state, describe(server));
+    if (hist.state !== "none") setCheck("check-history", hist.state === "unsupported" ? "unavailable" : hist.state, hist.text);
     var box = document.getElementById("verdict");
     var title = document.getElementById("verdict-title");
     var detail = document.getElementById("verdict-detail");
-    var refused = local.state === "failed" || server.state === "failed";
-    var verified = server.state === "ok" && local.state !== "failed";
+    var refused = local.state === "failed" || server.state === "failed" || hist.state === "failed";
+    // A server that cannot prove its history (network error, 5xx) gets no "genuine" either.
+    var verified = server.state === "ok" && local.state !== "failed" && hist.state !== "unavailable";
     box.classList.remove("verdict-pending");
-    if (refused) {
+    if (refused && hist.state === "failed") {
+      box.classList.add("verdict-refused");
+      box.setAttribute("data-reason", hist.reason || (hist.rewritten ? "history" : "checkpoint"));
+      title.textContent = hist.rewritten ? T.history_title : T.refused;
+      detail.textContent = hist.reason === "key" ? T.history_key_changed
+        : hist.rewritten ? T.history_rewritten + " " + hist.detail : T.sig_failed;
+    } else if (refused) {
       box.classList.add("verdict-refused");
       title.textContent = T.refused;
       var first = server.state === "failed" ? server : local;
@@ -120,59 +253,7 @@
   });
 
   // -- every event shown is in the signed checkpoint ------------------------------------------------
-  function verifyInclusion(index, size, leaf, path, root) {
-    // RFC 9162 section 2.1.3.2
-    if (index >= size) return Promise.resolve(false);
-    var fn = index, sn = size - 1, r = leaf, i = 0;
-    function step() {
-      if (i === path.length) return Promise.resolve(sn === 0 && equal(r, root));
-      var p = path[i++];
-      if (sn === 0) return Promise.resolve(false);
-      var next;
-      if ((fn & 1) === 1 || fn === sn) {
-        next = sha256(concat([new Uint8Array([1]), p, r])).then(function (h) {
-          r = h;
-          if ((fn & 1) === 0) while ((fn & 1) === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
-        });
-      } else {
-        next = sha256(concat([new Uint8Array([1]), r, p])).then(function (h) { r = h; });
-      }
-      return next.then(function () { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); return step(); });
-    }
-    return step();
-  }
-
-  if (!data.checkpoint) return;  // an unknown lot: no history to prove
-
-  // The checkpoint is a C2SP signed note: its body, a blank line, "— <name> <base64(key id || sig)>".
-  // The ledger key is fetched from this server: compare its id with one you hold to be sure.
-  function checkNote(note) {
-    var split = note.indexOf("\n\n");
-    var body = note.slice(0, split + 1);
-    var sigs = note.slice(split + 2).split("\n").filter(function (l) { return l.indexOf("\u2014 ") === 0; });
-    return fetch("/api/v1/ledger/key").then(function (r) { return r.text(); }).then(function (text) {
-      var trimmed = text.trim(), one = trimmed.indexOf("+"), two = trimmed.indexOf("+", one + 1);
-      var parts = [trimmed.slice(0, one), trimmed.slice(one + 1, two), trimmed.slice(two + 1)];  // base64 may hold "+"
-      var raw = b64Bytes(parts[2]);
-      if (parts.length !== 3 || raw.length !== 33 || raw[0] !== 1) return null;
-      var keyId = parts[1];
-      var sig = null;
-      sigs.forEach(function (line) {
-        var words = line.slice(2).split(" ");
-        var bytes = b64Bytes(words[1]);
-        var hex = Array.prototype.map.call(bytes.slice(0, 4), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
-        if (words[0] === parts[0] && hex === keyId) sig = bytes.slice(4);
-      });
-      if (!sig) return null;
-      return subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"])
-        .then(function (key) { return subtle.verify({ name: "Ed25519" }, key, sig, enc.encode(body)); })
-        .then(function (ok) { return ok ? parts[0] + "+" + keyId : null; });
-    });
-  }
-
-  var lines = data.checkpoint.split("\n");
-  var size = parseInt(lines[1], 10);
-  var root = b64Bytes(lines[2]);
+  if (!cp) return;
   var events = document.querySelectorAll("li.event[data-seq]");
   var proven = 0;
   function proofOf(li) {
@@ -181,39 +262,37 @@
     if (!subtle) { out.setAttribute("data-state", "unavailable"); out.textContent = T.insecure; return Promise.resolve(); }
     return Promise.all([
       fetch("/api/v1/ledger/entries/" + seq).then(function (r) { return r.json(); }),
-      fetch("/api/v1/ledger/proofs/inclusion?index=" + seq + "&size=" + size).then(function (r) { return r.json(); })
+      fetch("/api/v1/ledger/proofs/inclusion?index=" + seq + "&size=" + cp.size).then(function (r) { return r.json(); })
     ]).then(function (both) {
       var entry = both[0], proof = both[1];
       if (entry.entry_id !== li.getAttribute("data-entry")) return false;  // the entry is the event shown
       // the public gets hashes, not payloads: with the bytes (a token that may read them) the
       // leaf is hashed here, else the entry's leaf hash is the one the proof must reach
-      var leafOf = entry.body ? sha256(concat([new Uint8Array([0]), b64Bytes(entry.body)]))
+      var leafOf = entry.body ? Merkle.sha256(concat([new Uint8Array([0]), b64Bytes(entry.body)]))
         : Promise.resolve(b64Bytes(entry.leaf_hash));
       return leafOf.then(function (leaf) {
         if (!equal(leaf, b64Bytes(proof.leaf_hash))) return false;
-        return verifyInclusion(seq, size, leaf, proof.proof.map(b64Bytes), root);
+        return Merkle.verifyInclusion(seq, cp.size, leaf, proof.proof.map(b64Bytes), cp.root);
       });
     }).then(function (ok) {
       out.setAttribute("data-state", ok ? "ok" : "failed");
       out.textContent = ok ? T.proof_ok : T.failed;
       if (ok) proven++;
-    }).catch(function (e) { out.setAttribute("data-state", "unavailable"); out.textContent = T.unavailable; });
+    }).catch(function () { out.setAttribute("data-state", "unavailable"); out.textContent = T.unavailable; });
   }
   var sigOut = document.getElementById("checkpoint-signature");
-  var signed = subtle ? checkNote(data.checkpoint).catch(function () { return null; }) : Promise.resolve(undefined);
-  signed.then(function (key) {
-    if (key === undefined) {
+  signed.then(function (s) {
+    if (s.ok === undefined) {  // no WebCrypto here (plain HTTP), or no Ed25519 in this browser
       sigOut.setAttribute("data-state", "unavailable");
-      sigOut.textContent = T.insecure;
-      Array.prototype.forEach.call(events, proofOf);  // each says it cannot be checked here
-      return;
+      sigOut.textContent = s.insecure ? T.insecure : T.sig_unsupported;
+    } else {
+      sigOut.setAttribute("data-state", s.ok ? "ok" : "failed");
+      sigOut.textContent = s.ok ? T.sig_ok.replace("{key}", s.id) : T.sig_failed;
+      if (!s.ok) return;  // proofs against an unsigned root prove nothing
     }
-    sigOut.setAttribute("data-state", key ? "ok" : "failed");
-    sigOut.textContent = key ? T.sig_ok.replace("{key}", key) : T.sig_failed;
-    if (!key) return;  // proofs against an unsigned root prove nothing
     return Promise.all(Array.prototype.map.call(events, proofOf)).then(function () {
-      document.getElementById("proof-summary").textContent =
+      if (subtle) document.getElementById("proof-summary").textContent =
         T.proof_summary.replace("{proven}", proven).replace("{total}", events.length);
     });
-  });
+  }, function () { sigOut.setAttribute("data-state", "unavailable"); sigOut.textContent = T.unavailable; });
 })();
