@@ -10,9 +10,10 @@ from tests.chain.test_corrections import declare_erroneous, same_after_replay
 from tests.chain.test_events import on_hand
 from tests.factories import World, epcis_document, gtin, harvest, receive, ship, t
 from tracefood.chain import lots as lots_view
-from tracefood.chain import trace
+from tracefood.chain import recall_withdrawal, recalls, trace
+from tracefood.chain.registry import Actor
 from tracefood.epcis.gs1_keys import lot_uri
-from tracefood.errors import InvalidEntry
+from tracefood.errors import Conflict, Forbidden, InvalidEntry
 
 ROMAINE = gtin("0754000100011")
 A1 = lot_uri(ROMAINE, "A1")
@@ -108,4 +109,23 @@ def test_custody__a_hold_is_set_by_a_holder_or_an_inspector_and_lifted_by_who_se
         declare_erroneous(shipped, "packer", held.seq)
     declare_erroneous(shipped, "agency", held.seq)  # the inspector lifts it, as a ledger event
     assert lots_view.lot_detail(shipped.ledger.engine, A1)["status"] == "active"
+    assert same_after_replay(shipped)
+
+
+def test_custody__a_recall_issued_in_error_is_withdrawn_by_its_issuer(shipped: World) -> None:
+    officer = shipped.actor("agency", "recall_officer")
+    body = {"seeds": {"lots": [A1]}, "class": "II", "reason": "wrong lot keyed in"}
+    opened = recalls.issue(shipped.ledger, body, officer)
+    assert lots_view.lot_detail(shipped.ledger.engine, A1)["status"] == "recalled"
+    size = shipped.ledger.size()
+    with pytest.raises(Forbidden, match="only agency"):  # another party's officer cannot
+        recall_withdrawal.withdraw(shipped.ledger, opened["id"], Actor("recall_officer", "dist", "x"), "no")
+    with pytest.raises(InvalidEntry):
+        recall_withdrawal.withdraw(shipped.ledger, opened["id"], officer, " ")
+    assert shipped.ledger.size() == size
+    withdrawn = recall_withdrawal.withdraw(shipped.ledger, opened["id"], officer, "the seed lot was mistyped")
+    assert withdrawn["status"] == "closed" and shipped.ledger.size() == size + 1
+    assert lots_view.lot_detail(shipped.ledger.engine, A1)["status"] == "active"
+    with pytest.raises(Conflict):
+        recall_withdrawal.withdraw(shipped.ledger, opened["id"], officer, "again")
     assert same_after_replay(shipped)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from tracefood.chain import access, recalls, records, trace
+from tracefood.chain import access, recall_withdrawal, recalls, records, trace
 from tracefood.chain.export import export_document
 from tracefood.errors import InvalidParameter
 from tracefood.web.api.events import json_body
@@ -83,6 +83,16 @@ def close(recall_id: str) -> Any:
     return jsonify(
         recalls.close(get_ledger().engine, recall_id, actor, body.get("reason") if isinstance(body, dict) else None)
     )
+
+
+@trace_api.post("/recalls/<recall_id>/withdraw")
+def withdraw(recall_id: str) -> Any:
+    """The party that issued a recall withdraws it as issued in error: its lots are no longer
+    recalled (an error declaration of the recall event, in the ledger)."""
+    actor = require(*access.RUNS_RECALLS)
+    body = json_body()
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return jsonify(recall_withdrawal.withdraw(get_ledger(), recall_id, actor, reason))
 
 
 # -- records on demand ----------------------------------------------------------------------------
