@@ -58,8 +58,7 @@ def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, 
     stranger = Ed25519PrivateKey.generate()
     unknown = labels.sign(unsigned, "ZZZZZZZZZZZZ", stranger)
     # a valid key of a party that never held A1
-    with world.ledger.engine.begin() as conn:
-        dist_kid, dist_private = keys.signing_key(conn, "dist", OPERATOR)
+    dist_kid, dist_private = world.ledger.write(lambda w: keys.signing_key(w, "dist", OPERATOR))
     other_party = labels.sign(unsigned, dist_kid, dist_private)
     revoked_url = issue(world, keys, base, lot="A2")
     keys.rotate("farm-a", OPERATOR)

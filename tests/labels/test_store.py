@@ -248,8 +248,7 @@ def test_forgeries__never_issued_and_unknown_lot(world: World, keys: LabelKeys) 
     """A holder's valid key used outside TraceFood (a leaked key), and a signed label for a lot
     the ledger never saw: both refused."""
     issue(world, keys)  # A1 has a genuine label
-    with world.ledger.engine.begin() as conn:
-        kid, private = keys.signing_key(conn, "farm-a", OPERATOR)
+    kid, private = world.ledger.write(lambda w: keys.signing_key(w, "farm-a", OPERATOR))
     rogue = labels.sign(f"{BASE}/01/{ROMAINE}/10/A1?17=261231", kid, private)
     ghost = labels.sign(f"{BASE}/01/{ROMAINE}/10/GHOST", kid, private)
     unlabelled = labels.sign(f"{BASE}/01/{ROMAINE}/10/A2", kid, private)
@@ -377,8 +376,7 @@ def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) 
     with pytest.raises(Forbidden, match="never produced or held"):
         issue(world, keys, lot="A2", party="farm-b")
     issue(world, keys, lot="A2")  # farm-a's genuine label: A2 is in the trust list
-    with world.ledger.engine.begin() as conn:
-        kid, private = keys.signing_key(conn, "farm-b", OPERATOR)
+    kid, private = world.ledger.write(lambda w: keys.signing_key(w, "farm-b", OPERATOR))
     forged = labels.sign(f"{BASE}/01/{ROMAINE}/10/A2", kid, private)
     for _, trust in both(world):
         assert labels.verify(forged, trust).reason == "not_holder"

@@ -154,8 +154,9 @@ def forgeries(demo: Demo) -> dict[str, tuple[str, str]]:
     ledger = Ledger.open(f"sqlite:///{demo.home / 'tracefood.db'}")
     try:
         keys = keystore.LabelKeys(ledger.engine, keystore.load_master(None, demo.home / "label-master.key"))
-        with ledger.engine.begin() as conn:
-            kid, private = keys.signing_key(conn, "ferme-beauregard", OPERATOR)  # never held the salad lot
+        kid, private = ledger.write(
+            lambda w: keys.signing_key(w, "ferme-beauregard", OPERATOR)
+        )  # never held the salad lot
         other_party = labels.sign(unsigned, kid, private)
         napierville = "https://id.gs1.org/01/17541003000173/10/NAP-26225-01"
         revoked = issuance.issue(ledger.engine, keys, napierville, OPERATOR, demo.base).url

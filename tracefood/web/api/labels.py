@@ -97,7 +97,7 @@ def issue_from(body: Any, actor: Actor) -> tuple[issuance.IssuedLabel, str, str]
         raise InvalidEntry(f"layout {reason}", errors=[{"field": "/layout", "reason": reason}])
     assert identifier is not None
     issued = issuance.issue(
-        get_ledger().engine,
+        get_ledger(),
         get_label_keys(),
         identifier,
         actor,
