@@ -48,8 +48,9 @@ def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:  # no
     return client, world
 
 
-def app_keys(world: World) -> LabelKeys:
-    return LabelKeys(world.ledger, base64.b64decode(LABEL_MASTER_KEY))
+def app_keys(world: World, *, engine_only: bool = False) -> LabelKeys:
+    """The app's label keys; on an engine alone, key changes append without a checkpoint."""
+    return LabelKeys(world.ledger.engine if engine_only else world.ledger, base64.b64decode(LABEL_MASTER_KEY))
 
 
 def issue(client: FlaskClient, world: World, who: str = "farm-a") -> str:
@@ -210,12 +211,18 @@ def test_label_ledger__register_rotate_revoke_issue_is_recorded_and_verifies_cle
     assert result.stdout.startswith("ok: ")
 
 
-def test_label_ledger__a_refused_issuance_leaves_neither_row_nor_entry(chain: tuple[FlaskClient, World]) -> None:
+def test_label_ledger__row_and_entry_land_together_or_not_at_all(chain: tuple[FlaskClient, World]) -> None:
+    """When the entry cannot be appended (its id taken by other content), the row is not written
+    either: a 409, and neither the issuance nor the key created for it is left behind."""
     client, world = chain
+    world.ledger.append({"squatter": True}, entry_id="label-issuance/1", kind="label-issuance", party="farm-b")
     size = world.ledger.size()
-    response = client.post("/api/v1/labels", json={"id": A1}, headers=world.bearer("farm-b"))
-    assert response.status_code == 403
-    assert world.ledger.size() == size and label_entries(world) == []
+    response = client.post("/api/v1/labels", json={"id": A1}, headers=world.bearer("farm-a"))
+    assert response.status_code == 409, response.get_json()
+    assert world.ledger.size() == size
+    with world.ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM label_issuances")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM label_keys")).scalar() == 0
 
 
 # -- (c) a revocation is an entry ----------------------------------------------------------------
@@ -225,7 +232,7 @@ def test_label_ledger__a_key_unrevoked_by_sql_stays_revoked_and_is_reported(
     chain: tuple[FlaskClient, World], migrated: Database, tmp_path: Path
 ) -> None:
     client, world = chain
-    keys = app_keys(world)
+    keys = app_keys(world, engine_only=True)
     url = issue(client, world)
     kid = kid_of(url)
     keys.revoke(kid, "compromised", OPERATOR)
