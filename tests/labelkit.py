@@ -47,7 +47,7 @@ def recall_document(lot: str, read_point: str, *, time: str = "2026-08-06T09:00:
 
 
 def issue(world: World, keys: LabelKeys, base: str, lot: str = "A1", party: str = "farm-a") -> str:
-    return issuance.issue(world.ledger.engine, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
+    return issuance.issue(world.ledger, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
 
 
 def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, str]]:

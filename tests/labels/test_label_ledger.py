@@ -48,9 +48,8 @@ def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:  # no
     return client, world
 
 
-def app_keys(world: World, *, engine_only: bool = False) -> LabelKeys:
-    """The app's label keys; on an engine alone, key changes append without a checkpoint."""
-    return LabelKeys(world.ledger.engine if engine_only else world.ledger, base64.b64decode(LABEL_MASTER_KEY))
+def app_keys(world: World) -> LabelKeys:
+    return LabelKeys(world.ledger, base64.b64decode(LABEL_MASTER_KEY))
 
 
 def issue(client: FlaskClient, world: World, who: str = "farm-a") -> str:
@@ -232,7 +231,7 @@ def test_label_ledger__a_key_unrevoked_by_sql_stays_revoked_and_is_reported(
     chain: tuple[FlaskClient, World], migrated: Database, tmp_path: Path
 ) -> None:
     client, world = chain
-    keys = app_keys(world, engine_only=True)
+    keys = app_keys(world)
     url = issue(client, world)
     kid = kid_of(url)
     keys.revoke(kid, "compromised", OPERATOR)

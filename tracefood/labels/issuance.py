@@ -83,7 +83,7 @@ def resolve_subject(identifier: str) -> Subject:
 
 
 def issue(
-    ledger: Ledger | Engine,
+    ledger: Ledger,
     keys: LabelKeys,
     identifier: str,
     actor: Actor,
@@ -96,8 +96,8 @@ def issue(
     """Sign a label for a lot or logistic unit and record the issuance (who, when, which key).
 
     Only a party that produced or held the lot may label it; ``party_id`` (operator only)
-    names the party signing, else the actor's party. Given an engine alone, the issuance is
-    appended without signing a checkpoint (the next signed write covers it)."""
+    names the party signing, else the actor's party. The issuance row and its ledger entry
+    are written in one ``Ledger.write``."""
     subject = resolve_subject(identifier)
     ec = (ec or "M").upper()
     if ec not in EC_LEVELS:
@@ -106,7 +106,6 @@ def issue(
         )
     if actor.role not in access.ISSUES_LABELS:
         raise Forbidden(f"a {actor.role} cannot issue labels")
-    target = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
 
     def work(w: Write) -> IssuedLabel:
         conn = w.conn
@@ -140,7 +139,7 @@ def issue(
         ledgered.append_issuance(w, seq)
         return IssuedLabel(url, subject, kid, signer, ec, label_info(conn, row), seq)
 
-    return target.write(work)
+    return ledger.write(work)
 
 
 def _signer(conn: Connection, row: Any, subject: Subject, actor: Actor, party_id: str | None) -> str:

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from tracefood import utc
 from tracefood.chain import access
@@ -85,11 +85,10 @@ def _aad(kid: str, party_id: str) -> bytes:
 class LabelKeys:
     """The parties' label keys in the database, unsealed on use with the master key."""
 
-    def __init__(self, ledger: Ledger | Engine, master: bytes) -> None:
-        # Given an engine alone, key changes are appended without signing a checkpoint (the
-        # next signed write covers them); the instance passes its ledger.
-        self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
-        self.engine = self.ledger.engine
+    def __init__(self, ledger: Ledger, master: bytes) -> None:
+        # A ledger, not an engine: key changes are ledger entries written with their rows.
+        self.ledger = ledger
+        self.engine = ledger.engine
         self._aead = AESGCM(master)
         self._unsealed: dict[str, Ed25519PrivateKey] = {}
         self._lock = threading.Lock()
