@@ -52,7 +52,7 @@ RECALL = {"class": "I", "reason": "Listeria monocytogenes", "instructions": "Ret
 
 
 def issue(world: World, keys: LabelKeys, base: str, lot: str = "A1", party: str = "farm-a") -> str:
-    return issuance.issue(world.ledger.engine, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
+    return issuance.issue(world.ledger, keys, lot_uri(ROMAINE, lot), world.actor(party), base).url
 
 
 def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, str]]:
@@ -63,8 +63,7 @@ def forgeries(world: World, keys: LabelKeys, base: str) -> dict[str, tuple[str, 
     stranger = Ed25519PrivateKey.generate()
     unknown = labels.sign(unsigned, "ZZZZZZZZZZZZ", stranger)
     # a valid key of a party that never held A1
-    with world.ledger.engine.begin() as conn:
-        dist_kid, dist_private = keys.signing_key(conn, "dist", OPERATOR)
+    dist_kid, dist_private = world.ledger.write(lambda w: keys.signing_key(w, "dist", OPERATOR))
     other_party = labels.sign(unsigned, dist_kid, dist_private)
     revoked_url = issue(world, keys, base, lot="A2")
     keys.rotate("farm-a", OPERATOR)

@@ -216,7 +216,7 @@ def sign_rows(ctx: Context) -> list[Row]:
     lots = iter(scan.label_ids * 1000)
 
     def issue_png() -> bytes:
-        issued = issuance.issue(scan.engine, scan.keys, next(lots), bench_ingest.ACTOR, scan.base)
+        issued = issuance.issue(scan.ledger, scan.keys, next(lots), bench_ingest.ACTOR, scan.base)
         return lr.render(issued.url, "png")
 
     cases: list[tuple[str, Callable[[], object], str]] = [
@@ -364,7 +364,7 @@ def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     ledger = Ledger.open(url, key_file=key_file, sqlite_synchronous="NORMAL")
     if ledger.size() < events:
         raise SystemExit(f"{path} holds {ledger.size():,} events, not {events:,}: delete it to rebuild")
-    keys = keystore.LabelKeys(ledger.engine, keystore.load_master(None, master_file))
+    keys = keystore.LabelKeys(ledger, keystore.load_master(None, master_file))
     units = max(1, events // bench_ingest.UNIT)
     rng = random.Random(20261128)
     picked = sorted(rng.sample(range(units), min(labelled, units)))
@@ -373,7 +373,7 @@ def build_scan_ledger(events: int, labelled: int, cache: Path) -> ScanLedger:
     with db.read_snapshot(ledger.engine) as conn:
         done = {r[0]: r[1] for r in conn.execute(text("SELECT subject, url FROM label_issuances ORDER BY seq"))}
     for lot in ids:
-        urls.append(done.get(lot) or issuance.issue(ledger.engine, keys, lot, bench_ingest.ACTOR, base).url)
+        urls.append(done.get(lot) or issuance.issue(ledger, keys, lot, bench_ingest.ACTOR, base).url)
     env = {
         "TRACEFOOD_HOME": str(cache),
         "TRACEFOOD_DATABASE_URL": url,

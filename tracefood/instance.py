@@ -131,7 +131,7 @@ class Instance:
             with self._lock:
                 keys = self._label_keys
                 if keys is None:
-                    keys = self._label_keys = LabelKeys(ledger.engine, master)
+                    keys = self._label_keys = LabelKeys(ledger, master)
         return keys
 
     # -- the session secret --------------------------------------------------------------------

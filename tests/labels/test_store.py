@@ -50,12 +50,12 @@ def world(ledger: Ledger) -> World:
 
 @pytest.fixture
 def keys(ledger: Ledger) -> LabelKeys:
-    return LabelKeys(ledger.engine, secrets.token_bytes(32))
+    return LabelKeys(ledger, secrets.token_bytes(32))
 
 
 def issue(world: World, keys: LabelKeys, lot: str = "A1", party: str = "farm-a", **kw: Any) -> str:
     ident = lot_uri(ROMAINE, lot)
-    return issuance.issue(world.ledger.engine, keys, ident, world.actor(party), BASE, **kw).url
+    return issuance.issue(world.ledger, keys, ident, world.actor(party), BASE, **kw).url
 
 
 def offline(world: World, **kw: Any) -> TrustList:
@@ -111,7 +111,7 @@ def test_labels__sscc_label(world: World, keys: LabelKeys) -> None:
             "items": [{"product": "romaine", "lot": "A1", "quantity": "100"}],
         },
     )
-    url = issuance.issue(world.ledger.engine, keys, PALLET, world.actor("packer"), BASE).url
+    url = issuance.issue(world.ledger, keys, PALLET, world.actor("packer"), BASE).url
     assert url.startswith(f"{BASE}/00/{PALLET}#1.")
     for _, trust in both(world):
         assert labels.verify(url, trust).reason == "genuine"
@@ -135,17 +135,17 @@ def test_labels__only_producers_and_holders_issue(world: World, keys: LabelKeys)
     with pytest.raises(Forbidden, match="never produced or held"):
         issue(world, keys, party="dist")
     with pytest.raises(Forbidden, match="cannot issue"):
-        issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("agency"), BASE)
+        issuance.issue(world.ledger, keys, LOT_A1, world.actor("agency"), BASE)
     with pytest.raises(NotFound, match="no lot"):
         issue(world, keys, lot="NOPE")
     with pytest.raises(LabelError, match="labels name a GTIN lot or an SSCC"):
-        issuance.issue(world.ledger.engine, keys, "urn:tracefood:loc:field-a", world.actor("farm-a"), BASE)
+        issuance.issue(world.ledger, keys, "urn:tracefood:loc:field-a", world.actor("farm-a"), BASE)
     with pytest.raises(LabelError, match="error correction"):
         issue(world, keys, ec="X")
     # the operator signs for the lot's producer unless told otherwise, under the same rule
-    assert issuance.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE).party_id == "farm-a"
+    assert issuance.issue(world.ledger, keys, LOT_A1, OPERATOR, BASE).party_id == "farm-a"
     with pytest.raises(Forbidden):
-        issuance.issue(world.ledger.engine, keys, LOT_A1, OPERATOR, BASE, party_id="dist")
+        issuance.issue(world.ledger, keys, LOT_A1, OPERATOR, BASE, party_id="dist")
 
 
 def test_labels__every_issuance_is_recorded_and_append_only(world: World, keys: LabelKeys) -> None:
@@ -163,7 +163,7 @@ def test_labels__every_issuance_is_recorded_and_append_only(world: World, keys: 
 
 def test_keys__private_keys_are_sealed(world: World, ledger: Ledger) -> None:
     master = secrets.token_bytes(32)
-    keys = LabelKeys(ledger.engine, master)
+    keys = LabelKeys(ledger, master)
     url = issue(world, keys)
     kid = url.split("#1.")[1][:KID_LENGTH]
     private = keys._unsealed[kid]
@@ -175,8 +175,8 @@ def test_keys__private_keys_are_sealed(world: World, ledger: Ledger) -> None:
     assert seed not in bytes(sealed)  # never in clear
     # another master key cannot open it, and a sealed key moved to another party does not open
     with pytest.raises(LedgerKeyError, match="does not open"):
-        issue(world, LabelKeys(ledger.engine, secrets.token_bytes(32)))
-    other = LabelKeys(ledger.engine, master)
+        issue(world, LabelKeys(ledger, secrets.token_bytes(32)))
+    other = LabelKeys(ledger, master)
     with pytest.raises(LedgerKeyError, match="does not open"):
         other._unseal(kid, "packer", bytes(sealed))
 
@@ -248,8 +248,7 @@ def test_forgeries__never_issued_and_unknown_lot(world: World, keys: LabelKeys) 
     """A holder's valid key used outside TraceFood (a leaked key), and a signed label for a lot
     the ledger never saw: both refused."""
     issue(world, keys)  # A1 has a genuine label
-    with world.ledger.engine.begin() as conn:
-        kid, private = keys.signing_key(conn, "farm-a", OPERATOR)
+    kid, private = world.ledger.write(lambda w: keys.signing_key(w, "farm-a", OPERATOR))
     rogue = labels.sign(f"{BASE}/01/{ROMAINE}/10/A1?17=261231", kid, private)
     ghost = labels.sign(f"{BASE}/01/{ROMAINE}/10/GHOST", kid, private)
     unlabelled = labels.sign(f"{BASE}/01/{ROMAINE}/10/A2", kid, private)
@@ -351,7 +350,7 @@ def test_digital_link_vectors__cover_both_label_shapes() -> None:
 
 
 def test_database_never_holds_a_clear_private_key(world: World, ledger: Ledger) -> None:
-    keys = LabelKeys(ledger.engine, secrets.token_bytes(32))
+    keys = LabelKeys(ledger, secrets.token_bytes(32))
     issue(world, keys)
     with ledger.engine.connect() as conn:
         columns = [c for c in label_keys.c if c.name != "private_sealed"]
@@ -379,8 +378,7 @@ def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) 
     with pytest.raises(Forbidden, match="never produced or held"):
         issue(world, keys, lot="A2", party="farm-b")
     issue(world, keys, lot="A2")  # farm-a's genuine label: A2 is in the trust list
-    with world.ledger.engine.begin() as conn:
-        kid, private = keys.signing_key(conn, "farm-b", OPERATOR)
+    kid, private = world.ledger.write(lambda w: keys.signing_key(w, "farm-b", OPERATOR))
     forged = labels.sign(f"{BASE}/01/{ROMAINE}/10/A2", kid, private)
     for _, trust in both(world):
         assert labels.verify(forged, trust).reason == "not_holder"
@@ -399,7 +397,7 @@ def test_custody__naming_a_lot_is_not_holding_it(world: World, keys: LabelKeys) 
     ],
 )
 def test_labels__base_url_is_signed_as_browsers_show_it(world: World, keys: LabelKeys, base: str, printed: str) -> None:
-    url = issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base).url
+    url = issuance.issue(world.ledger, keys, LOT_A1, world.actor("farm-a"), base).url
     assert url.startswith(f"{printed}/01/{ROMAINE}/10/A1#1.")
 
 
@@ -409,7 +407,7 @@ def test_labels__base_url_is_signed_as_browsers_show_it(world: World, keys: Labe
 )
 def test_labels__unusable_base_urls_are_refused(world: World, keys: LabelKeys, base: str) -> None:
     with pytest.raises(LabelError, match="TRACEFOOD_PUBLIC_URL"):
-        issuance.issue(world.ledger.engine, keys, LOT_A1, world.actor("farm-a"), base)
+        issuance.issue(world.ledger, keys, LOT_A1, world.actor("farm-a"), base)
     assert issuance.issuances(world.ledger.engine) == []
 
 

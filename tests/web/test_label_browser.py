@@ -148,12 +148,13 @@ def forgeries(demo: Demo) -> dict[str, tuple[str, str]]:
     unsigned = genuine.split("#")[0]
     ledger = Ledger.open(f"sqlite:///{demo.home / 'tracefood.db'}")
     try:
-        keys = keystore.LabelKeys(ledger.engine, keystore.load_master(None, demo.home / "label-master.key"))
-        with ledger.engine.begin() as conn:
-            kid, private = keys.signing_key(conn, "ferme-beauregard", OPERATOR)  # never held the salad lot
+        keys = keystore.LabelKeys(ledger, keystore.load_master(None, demo.home / "label-master.key"))
+        kid, private = ledger.write(
+            lambda w: keys.signing_key(w, "ferme-beauregard", OPERATOR)
+        )  # never held the salad lot
         other_party = labels.sign(unsigned, kid, private)
         napierville = "https://id.gs1.org/01/17541003000173/10/NAP-26225-01"
-        revoked = issuance.issue(ledger.engine, keys, napierville, OPERATOR, demo.base).url
+        revoked = issuance.issue(ledger, keys, napierville, OPERATOR, demo.base).url
         keys.rotate("emballages-napierville", OPERATOR)
         keys.revoke(revoked.split("#1.")[1][:12], "printer stolen", OPERATOR)
     finally:

@@ -40,7 +40,7 @@ def chain(served: tuple[FlaskClient, World]) -> tuple[FlaskClient, World]:
 
 def app_keys(world: World) -> LabelKeys:
     """The app's label keys, opened with the same master key as the served app."""
-    return LabelKeys(world.ledger.engine, base64.b64decode(LABEL_MASTER_KEY))
+    return LabelKeys(world.ledger, base64.b64decode(LABEL_MASTER_KEY))
 
 
 def issue(client: FlaskClient, world: World, who: str = "farm-a", **body: Any) -> Any:

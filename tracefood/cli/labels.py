@@ -1,4 +1,4 @@
-"""``tracefood label issue|verify|keys|revoke-key|rotate-key`` and ``tracefood trust-list fetch``.
+"""``tracefood label issue|verify|keys|revoke-key|rotate-key|backfill`` and ``tracefood trust-list fetch``.
 
 The operator at the command line issues labels for a party (``--party``, default: the party
 that first recorded the lot); the same custody rule as the API applies. ``label verify`` works
@@ -18,7 +18,7 @@ from tracefood.chain.registry import OPERATOR
 from tracefood.cli.common import echo_json, handle_errors, pass_instance
 from tracefood.errors import InvalidParameter
 from tracefood.instance import Instance
-from tracefood.labels import db_trust, issuance, printed, qr
+from tracefood.labels import db_trust, issuance, ledger_audit, printed, qr
 from tracefood.labels import render as label_render
 from tracefood.labels import signing as labels
 from tracefood.labels import trust as label_trust
@@ -54,7 +54,7 @@ def issue(instance: Instance, identifier: str, party: str | None, fmt: str | Non
         suffix = output.suffix.lower().lstrip(".") if output else ""
         fmt = suffix if suffix in label_render.FORMATS else "png"
     issued = issuance.issue(
-        instance.ledger.engine,
+        instance.ledger,
         instance.label_keys,
         identifier,
         OPERATOR,
@@ -167,6 +167,19 @@ def revoke_key(instance: Instance, kid: str, reason: str) -> None:
     """Revoke a label key: every label it signed stops verifying."""
     instance.label_keys.revoke(kid, reason, OPERATOR)
     click.echo(f"{kid}  revoked: {reason}")
+
+
+@label_group.command("backfill")
+@handle_errors
+@pass_instance
+def backfill(instance: Instance) -> None:
+    """Record in the ledger, once, the label keys and issuances of a database from before label
+    history was kept there (each entry marked backfilled). Run it right after upgrading, having
+    checked `tracefood label keys`: it vouches for the rows as they stand."""
+    lines = ledger_audit.backfill(instance.signing_ledger())
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} label entr{'y' if len(lines) == 1 else 'ies'} recorded", err=True)
 
 
 @click.group(name="trust-list", help="Fetch the signed trust list for offline label verification.")

@@ -14,6 +14,7 @@ from tracefood import schema
 from tracefood.cli.common import echo_json, fail, handle_errors, pass_instance
 from tracefood.errors import NoteError
 from tracefood.instance import Instance
+from tracefood.labels import ledger_audit
 from tracefood.ledger import Ledger
 from tracefood.ledger.note import Verifier, split_note
 from tracefood.ledger.verify import Report
@@ -80,7 +81,8 @@ def _safe_url(url: str) -> str:
 def verify(
     instance: Instance, as_json: bool, against: tuple[Path, ...], key: str | None, projections: bool, replace: bool
 ) -> None:
-    """Verify every entry, link, Merkle node and checkpoint; exit 1 on any finding."""
+    """Verify every entry, link, Merkle node and checkpoint, and the label keys and issuances
+    against their ledger entries; exit 1 on any finding."""
     if replace and not projections:
         raise click.UsageError("--rebuild goes with --projections")
     held = [_read_checkpoint_file(p) for p in against]
@@ -106,8 +108,9 @@ def verify(
 
 
 def _verify(ledger: Ledger, held: list[str], verifier: Verifier | None, *, progress: bool) -> Report:
+    checks = (ledger_audit.check,)
     if not progress:
-        return ledger.verify(held, verifier=verifier)
+        return ledger.verify(held, verifier=verifier, checks=checks)
     with click.progressbar(length=ledger.size(), label="verifying", file=sys.stderr) as bar:
         done = [0]
 
@@ -115,7 +118,7 @@ def _verify(ledger: Ledger, held: list[str], verifier: Verifier | None, *, progr
             bar.update(n - done[0])
             done[0] = n
 
-        return ledger.verify(held, progress=advance, verifier=verifier)
+        return ledger.verify(held, progress=advance, verifier=verifier, checks=checks)
 
 
 def _print_report(report: Report, differences: list[dict[str, Any]] | None, rebuilt: bool) -> None:

@@ -45,7 +45,7 @@ def demo_labels(ledger: Ledger, keys: LabelKeys, base_url: str) -> list[tuple[st
         earlier = [
             i["url"] for i in issuance.issuances(ledger.engine, subject=lot) if i["url"].startswith(base_url + "/")
         ]
-        url = earlier[0] if earlier else issuance.issue(ledger.engine, keys, lot, OPERATOR, base_url).url
+        url = earlier[0] if earlier else issuance.issue(ledger, keys, lot, OPERATOR, base_url).url
         out.append((url, what))
     return out
 

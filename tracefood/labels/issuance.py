@@ -1,13 +1,14 @@
 """Issuing labels: sign a Digital Link for a lot or logistic unit with the signing party's key,
-record the issuance in the append-only ``label_issuances`` log, and the text the label prints
-beside its QR code (the same from the API and the CLI)."""
+record the issuance in the append-only ``label_issuances`` log and, in the same transaction, as
+a ledger entry (:mod:`tracefood.labels.ledgered`), and the text the label prints beside its QR
+code (the same from the API and the CLI)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from tracefood import utc
 from tracefood.chain import access
@@ -17,13 +18,14 @@ from tracefood.chain.tables import label_issuances
 from tracefood.epcis.digital_link import parse_digital_link
 from tracefood.epcis.identifiers import parse_lookup_id
 from tracefood.errors import Forbidden, IdentifierError, LabelError, NotFound
+from tracefood.labels import ledgered, trust
 from tracefood.labels import signing as labels
-from tracefood.labels import trust
 from tracefood.labels.keystore import LabelKeys
 from tracefood.labels.printed import LabelText
 from tracefood.labels.signing import Subject
 from tracefood.labels.subjects import label_info, lot_row
-from tracefood.ledger import db
+from tracefood.ledger import Ledger, db
+from tracefood.ledger.append import Write
 
 EC_LEVELS = ("L", "M", "Q", "H")
 
@@ -81,7 +83,7 @@ def resolve_subject(identifier: str) -> Subject:
 
 
 def issue(
-    engine: Engine,
+    ledger: Ledger,
     keys: LabelKeys,
     identifier: str,
     actor: Actor,
@@ -94,7 +96,8 @@ def issue(
     """Sign a label for a lot or logistic unit and record the issuance (who, when, which key).
 
     Only a party that produced or held the lot may label it; ``party_id`` (operator only)
-    names the party signing, else the actor's party."""
+    names the party signing, else the actor's party. The issuance row and its ledger entry
+    are written in one ``Ledger.write``."""
     subject = resolve_subject(identifier)
     ec = (ec or "M").upper()
     if ec not in EC_LEVELS:
@@ -103,23 +106,20 @@ def issue(
         )
     if actor.role not in access.ISSUES_LABELS:
         raise Forbidden(f"a {actor.role} cannot issue labels")
-    with db.write_transaction(engine) as conn:
+
+    def work(w: Write) -> IssuedLabel:
+        conn = w.conn
         row = lot_row(conn, subject.key)
         if row is None:
             raise NotFound(f"the ledger has no lot {subject.key}", errors=[{"field": "id", "reason": "unknown lot"}])
-        signer = party_id or actor.party_id or row.party_id
-        if party_id and actor.role not in access.MANAGES_REGISTRY and party_id != actor.party_id:
-            raise Forbidden(f"you sign for {actor.party_id}, not {party_id}")
-        if not signer or signer not in custodians(conn, row.id, row.party_id):
-            what = subject.lot or subject.sscc
-            raise Forbidden(f"{signer} never produced or held {what}: only its producers and holders may label it")
+        signer = _signer(conn, row, subject, actor, party_id)
         unsigned = labels.unsigned_url(base_url, subject, attributes)
         try:
             parse_digital_link(unsigned)
         except IdentifierError as exc:
             where = "attributes" if attributes else "TRACEFOOD_PUBLIC_URL"
             raise LabelError(f"{where}: {exc.reason}", errors=[{"field": where, "reason": exc.reason}]) from None
-        kid, private = keys.signing_key(conn, signer, actor)
+        kid, private = keys.signing_key(w, signer, actor)
         url = labels.sign(unsigned, kid, private)
         signature = url.rsplit(".", 1)[1]
         seq = conn.execute(
@@ -136,8 +136,22 @@ def issue(
             )
             .returning(label_issuances.c.seq)
         ).scalar_one()
-        info = label_info(conn, row)
-    return IssuedLabel(url, subject, kid, signer, ec, info, seq)
+        ledgered.append_issuance(w, seq)
+        return IssuedLabel(url, subject, kid, signer, ec, label_info(conn, row), seq)
+
+    return ledger.write(work)
+
+
+def _signer(conn: Connection, row: Any, subject: Subject, actor: Actor, party_id: str | None) -> str:
+    """The party signing: ``party_id`` (operator only), else the actor's, else the producer's;
+    only a producer or holder of the lot."""
+    signer = party_id or actor.party_id or row.party_id
+    if party_id and actor.role not in access.MANAGES_REGISTRY and party_id != actor.party_id:
+        raise Forbidden(f"you sign for {actor.party_id}, not {party_id}")
+    if not signer or signer not in custodians(conn, row.id, row.party_id):
+        what = subject.lot or subject.sscc
+        raise Forbidden(f"{signer} never produced or held {what}: only its producers and holders may label it")
+    return str(signer)
 
 
 def issuances(engine: Engine, *, subject: str | None = None, party_id: str | None = None) -> list[dict[str, Any]]:

@@ -7,8 +7,9 @@ comes from configuration (``TRACEFOOD_LABEL_MASTER_KEY``) or from a key file giv
 (``TRACEFOOD_LABEL_MASTER_KEY_FILE``, created by ``tracefood init``, mode 0600).
 
 Keys are rotated (the old key signs nothing new but still verifies what it signed) and revoked
-(labels it signed stop verifying, with the reason). Every key change is in the registry audit
-trail.
+(labels it signed stop verifying, with the reason). Every key change is a ledger entry written
+in the same transaction as the row (:mod:`tracefood.labels.ledgered`), and in the registry
+audit trail.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from tracefood import utc
 from tracefood.chain import access
@@ -34,8 +35,10 @@ from tracefood.chain.registry import Actor, _audit
 from tracefood.chain.tables import label_keys, parties
 from tracefood.errors import Conflict, LabelError, LedgerKeyError, NotFound
 from tracefood.labels import keys as label_keys_codec
+from tracefood.labels import ledgered
 from tracefood.labels.trust import KeyRecord
-from tracefood.ledger import db
+from tracefood.ledger import Ledger, db
+from tracefood.ledger.append import Write
 
 MASTER_KEY_BYTES = 32
 
@@ -82,8 +85,10 @@ def _aad(kid: str, party_id: str) -> bytes:
 class LabelKeys:
     """The parties' label keys in the database, unsealed on use with the master key."""
 
-    def __init__(self, engine: Engine, master: bytes) -> None:
-        self.engine = engine
+    def __init__(self, ledger: Ledger, master: bytes) -> None:
+        # A ledger, not an engine: key changes are ledger entries written with their rows.
+        self.ledger = ledger
+        self.engine = ledger.engine
         self._aead = AESGCM(master)
         self._unsealed: dict[str, Ed25519PrivateKey] = {}
         self._lock = threading.Lock()
@@ -108,7 +113,8 @@ class LabelKeys:
             self._unsealed[kid] = key
             return key
 
-    def _create_in(self, conn: Connection, party_id: str, actor: Actor) -> dict[str, Any]:
+    def _create_in(self, w: Write, party_id: str, actor: Actor) -> dict[str, Any]:
+        conn = w.conn
         if conn.execute(select(parties.c.id).where(parties.c.id == party_id)).first() is None:
             raise NotFound(f"no party {party_id}", errors=[{"field": "party", "reason": "unknown party"}])
         private = Ed25519PrivateKey.generate()
@@ -124,34 +130,32 @@ class LabelKeys:
             "created_at": utc.now(),
         }
         conn.execute(insert(label_keys).values(**row))
+        ledgered.append_key_change(w, kid, ledgered.KEY)
         shown = {"kid": kid, "party": party_id, "x": label_keys_codec.b64url(public)}
         _audit(conn, actor, "label_key", kid, "create", None, shown)
         return self._json(conn, kid)
 
     def create(self, party_id: str, actor: Actor) -> dict[str, Any]:
         access.may_manage_party(actor, party_id, "label keys")
-        with db.write_transaction(self.engine) as conn:
-            return self._create_in(conn, party_id, actor)
+        return self.ledger.write(lambda w: self._create_in(w, party_id, actor))
 
     def rotate(self, party_id: str, actor: Actor) -> dict[str, Any]:
         """A new key for ``party_id``; its current keys are retired (they still verify)."""
         access.may_manage_party(actor, party_id, "label keys")
-        with db.write_transaction(self.engine) as conn:
-            current = [
-                r.kid
-                for r in conn.execute(
-                    select(label_keys.c.kid).where(
-                        label_keys.c.party_id == party_id,
-                        label_keys.c.retired_at.is_(None),
-                        label_keys.c.revoked_at.is_(None),
-                    )
-                )
-            ]
-            moment = utc.now()
-            for kid in current:
-                conn.execute(update(label_keys).where(label_keys.c.kid == kid).values(retired_at=moment))
-                _audit(conn, actor, "label_key", kid, "retire", {"kid": kid}, {"kid": kid, "retired": True})
-            return self._create_in(conn, party_id, actor)
+        return self.ledger.write(lambda w: self._rotate_in(w, party_id, actor))
+
+    def _rotate_in(self, w: Write, party_id: str, actor: Actor) -> dict[str, Any]:
+        current = w.conn.execute(
+            select(label_keys.c.kid).where(
+                label_keys.c.party_id == party_id, label_keys.c.retired_at.is_(None), label_keys.c.revoked_at.is_(None)
+            )
+        ).scalars()
+        moment = utc.now()
+        for kid in list(current):
+            w.conn.execute(update(label_keys).where(label_keys.c.kid == kid).values(retired_at=moment))
+            ledgered.append_key_change(w, kid, ledgered.RETIREMENT)
+            _audit(w.conn, actor, "label_key", kid, "retire", {"kid": kid}, {"kid": kid, "retired": True})
+        return self._create_in(w, party_id, actor)
 
     def revoke(self, kid: str, reason: str, actor: Actor) -> dict[str, Any]:
         """Labels signed with ``kid`` stop verifying, with ``reason``; a revocation is final."""
@@ -159,22 +163,26 @@ class LabelKeys:
         if not reason or len(reason) > 200:
             raise LabelError("reason: say why the key is revoked (1 to 200 characters)",
                              errors=[{"field": "reason", "reason": "1 to 200 characters required"}])  # fmt: skip
-        with db.write_transaction(self.engine) as conn:
-            row = conn.execute(select(label_keys).where(label_keys.c.kid == kid)).first()
-            if row is None:
-                raise NotFound(f"no label key {kid}", errors=[{"field": "kid", "reason": "unknown key"}])
-            access.may_manage_party(actor, row.party_id, "label keys")
-            if row.revoked_at is not None:
-                raise Conflict(f"label key {kid} was already revoked on {utc.text(row.revoked_at)}")
-            conn.execute(
-                update(label_keys).where(label_keys.c.kid == kid).values(revoked_at=utc.now(), revoked_reason=reason)
-            )
-            _audit(
-                conn, actor, "label_key", kid, "revoke", {"kid": kid}, {"kid": kid, "revoked": True, "reason": reason}
-            )
-            with self._lock:
-                self._unsealed.pop(kid, None)
-            return self._json(conn, kid)
+        return self.ledger.write(lambda w: self._revoke_in(w, kid, reason, actor))
+
+    def _revoke_in(self, w: Write, kid: str, reason: str, actor: Actor) -> dict[str, Any]:
+        conn = w.conn
+        row = conn.execute(select(label_keys).where(label_keys.c.kid == kid)).first()
+        if row is None:
+            raise NotFound(f"no label key {kid}", errors=[{"field": "kid", "reason": "unknown key"}])
+        access.may_manage_party(actor, row.party_id, "label keys")
+        earlier = ledgered.recorded(conn, [ledgered.entry_id(ledgered.REVOCATION, kid)])
+        if row.revoked_at is not None or earlier:
+            when = utc.text(row.revoked_at) or next(iter(earlier.values())).payload.get("revoked_at")
+            raise Conflict(f"label key {kid} was already revoked on {when}")
+        conn.execute(
+            update(label_keys).where(label_keys.c.kid == kid).values(revoked_at=utc.now(), revoked_reason=reason)
+        )
+        ledgered.append_key_change(w, kid, ledgered.REVOCATION)
+        _audit(conn, actor, "label_key", kid, "revoke", {"kid": kid}, {"kid": kid, "revoked": True, "reason": reason})
+        with self._lock:
+            self._unsealed.pop(kid, None)
+        return self._json(conn, kid)
 
     def list(self, party_id: str | None = None) -> list[dict[str, Any]]:
         with db.read_snapshot(self.engine) as conn:
@@ -183,8 +191,10 @@ class LabelKeys:
                 stmt = stmt.where(label_keys.c.party_id == party_id)
             return [self._json(conn, r.kid) for r in conn.execute(stmt)]
 
-    def signing_key(self, conn: Connection, party_id: str, actor: Actor) -> tuple[str, Ed25519PrivateKey]:
-        """The party's newest usable key, created on first use."""
+    def signing_key(self, w: Write, party_id: str, actor: Actor) -> tuple[str, Ed25519PrivateKey]:
+        """The party's newest usable key, created on first use; refused when the ledger does
+        not record it as usable (it would sign labels that no verifier accepts)."""
+        conn = w.conn
         row = conn.execute(
             select(label_keys)
             .where(
@@ -193,8 +203,15 @@ class LabelKeys:
             .order_by(label_keys.c.created_at.desc())
         ).first()
         if row is None:
-            kid = self._create_in(conn, party_id, actor)["kid"]
+            kid = self._create_in(w, party_id, actor)["kid"]
             row = conn.execute(select(label_keys).where(label_keys.c.kid == kid)).one()
+        trusted = ledgered.trusted_keys(conn, [row.kid])
+        if not trusted or trusted[0].retired_at or trusted[0].revoked_at:
+            raise Conflict(
+                f"label key {row.kid} of {party_id} is not usable as the ledger records it: run `tracefood verify` "
+                "(keys from before label history was kept in the ledger: `tracefood label backfill`)",
+                errors=[{"field": "party", "reason": f"label key {row.kid} does not match the ledger"}],
+            )
         return row.kid, self._unseal(row.kid, row.party_id, row.private_sealed)
 
     @staticmethod
@@ -225,12 +242,3 @@ def _key_record(row: Any) -> KeyRecord:
         revoked_at=utc.text(row.revoked_at),
         revoked_reason=row.revoked_reason,
     )
-
-
-def all_keys(conn: Connection) -> list[KeyRecord]:
-    rows = conn.execute(
-        select(label_keys, parties.c.name)
-        .join(parties, parties.c.id == label_keys.c.party_id)
-        .order_by(label_keys.c.created_at, label_keys.c.kid)
-    )
-    return [_key_record(r) for r in rows]

@@ -32,7 +32,7 @@ from tracefood.ledger.group_commit import group_for
 from tracefood.ledger.keys import load_key
 from tracefood.ledger.models import MAX_LEAVES, entries
 from tracefood.ledger.note import Signer, Verifier
-from tracefood.ledger.verify import Report, verify_ledger
+from tracefood.ledger.verify import Check, Report, verify_ledger
 
 T = TypeVar("T")
 
@@ -248,10 +248,12 @@ class Ledger:
         held: Sequence[str] = (),
         progress: Callable[[int], None] | None = None,
         verifier: Verifier | None = None,
+        checks: Sequence[Check] = (),
     ) -> Report:
         """Verify everything stored against ``held`` checkpoints and the one kept beside the key.
 
-        ``verifier``: the ledger's public key, for auditors who do not hold the signing key.
+        ``verifier``: the ledger's public key, for auditors who do not hold the signing key;
+        ``checks``: checks of what is stored beside the log, on the same snapshot.
         See :func:`tracefood.ledger.verify.verify_ledger`.
         """
         checked = list(held)
@@ -259,7 +261,7 @@ class Ledger:
             witness = self.checkpoints.witness() if self.signer is not None else None
             if witness is not None:
                 checked.append(witness.note)
-        return verify_ledger(self.engine, verifier or self.verifier, checked, progress=progress)
+        return verify_ledger(self.engine, verifier or self.verifier, checked, progress=progress, checks=checks)
 
 
 def _retrying(conn: Connection, name: str, size: int, read: Callable[[], T]) -> T:

@@ -21,6 +21,10 @@ the sequence number where it was made:
 
 Nodes covering a changed entry, and nodes after a structural change (insert, delete,
 reorder), are not reported separately: the entry finding explains them.
+
+Callers above the log may add ``checks``: functions run on the same read snapshot after the
+log itself is checked, each returning findings of its own (the label tables compared with
+their entries, :mod:`tracefood.labels.ledger_audit`). The log never knows what they read.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import queue
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +50,7 @@ from tracefood.ledger.diagnose import CHUNK, GENESIS_PREV, as_bytes, clusters, d
 from tracefood.ledger.models import LEVEL_BITS, checkpoints
 from tracefood.ledger.note import Checkpoint, Verifier, open_checkpoint
 
-__all__ = ["Finding", "Report", "diagnose_window", "verify_ledger"]
+__all__ = ["Check", "Finding", "Report", "diagnose_window", "verify_ledger"]
 
 # RFC 8785 orders the envelope's keys id, kind, party, payload, prev, recorded, seq, v: the last
 # ~130 bytes of every entry the append path writes are exactly this. Reading seq and prev there
@@ -68,6 +72,10 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {"seq": self.seq, "code": self.code, "message": self.message}
+
+
+Check = Callable[[Connection], Iterable[Finding]]
+"""A check of what is stored beside the log against it, run on the verifier's snapshot."""
 
 
 @dataclass
@@ -195,11 +203,13 @@ def verify_ledger(
     held: Sequence[str] = (),
     *,
     progress: Callable[[int], None] | None = None,
+    checks: Sequence[Check] = (),
 ) -> Report:
-    """Check the whole ledger in one read snapshot. ``held``: signed checkpoint notes."""
+    """Check the whole ledger in one read snapshot. ``held``: signed checkpoint notes;
+    ``checks``: more checks on the same snapshot (see the module docstring)."""
     with db.read_snapshot(engine) as conn:
         db.require_schema(conn)
-        return _Verification(conn, verifier, held, progress).run()
+        return _Verification(conn, verifier, held, progress).run(checks)
 
 
 class _Verification:
@@ -240,7 +250,7 @@ class _Verification:
                 )
         return [cp for cp in found if cp.checkpoint is not None]
 
-    def run(self) -> Report:
+    def run(self, checks: Sequence[Check] = ()) -> Report:
         want = {cp.checkpoint.size for cp in self.checkpoints if cp.checkpoint}
         scan = _Scan(want, {0: merkle.EMPTY_ROOT} if 0 in want else {})
         for rows_, chunk_nodes in _chunks(self.conn):
@@ -259,6 +269,9 @@ class _Verification:
         self._diagnose()
         self._report_nodes(scan.structural_from)
         self._check_checkpoints(scan.roots, claimed_size)
+        for check in checks:
+            for finding in check(self.conn):
+                self.add(finding.seq, finding.code, finding.message)
         if self.progress:
             self.progress(scan.count)
         complete = self.complete and len(self.findings) < MAX_FINDINGS

@@ -101,7 +101,7 @@ def issue_from(body: Any, actor: Actor) -> tuple[issuance.IssuedLabel, str, str]
         with db.read_snapshot(get_ledger().engine) as conn:
             access.resolve_lot(conn, issuance.resolve_subject(identifier).key, actor)
     issued = issuance.issue(
-        get_ledger().engine,
+        get_ledger(),
         get_label_keys(),
         identifier,
         actor,
