@@ -58,7 +58,7 @@ def signed_at(world: World, issued: dt.datetime, hours: float) -> str:
 
 def revoked_scenario(world: World) -> tuple[str, str, str]:
     """(label URL, the list fetched before its key was revoked, the list fetched after)."""
-    keys = LabelKeys(world.ledger.engine, secrets.token_bytes(32))
+    keys = LabelKeys(world.ledger, secrets.token_bytes(32))
     url = issue(world, keys, BASE)
     now = utc.now()
     before = signed_at(world, now - dt.timedelta(hours=2), 24)
