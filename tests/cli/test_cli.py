@@ -139,7 +139,7 @@ def test_cli__bad_setting_stops_any_command_with_one_line(tmp_path: Path, comman
     result = run(tmp_path, *command, settings={"TRACEFOOD_TRUST_LIST_HOURS": "3 days"})
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == (
-        "error: TRACEFOOD_TRUST_LIST_HOURS: must be a whole number of hours from 1 to 87840, "
+        "error: TRACEFOOD_TRUST_LIST_HOURS: must be a whole number of hours from 1 to 72, "
         "got '3 days' (from the environment)"
     )
     assert not (tmp_path / "tracefood.db").exists()  # stopped before doing anything
