@@ -20,6 +20,7 @@ from tracefood.web.api.ledger import api
 from tracefood.web.api.trace import trace_api
 from tracefood.web.pages import inspector as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web.pages import recall as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
+from tracefood.web.pages import session as _session_pages  # noqa: F401  (adds sign-in and sign-out to `pages`)
 from tracefood.web.pages.site import pages
 
 MAX_FORM_BYTES = 64 * 1024
