@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, make_response, redirect, render_template, request, url_for
 
 from tracefood.errors import Unauthorised
-from tracefood.web import auth
+from tracefood.web import auth, i18n
 from tracefood.web.auth import registry
 from tracefood.web.pages.site import pages, party_name, safe_next, t
 
@@ -40,3 +40,13 @@ def sign_out() -> Any:
     g.page_actor = None
     flash(t("flash.signed_out"), "success")
     return redirect(url_for("pages.home"), 303)
+
+
+def too_many_sign_ins(retry_after: int) -> Response:
+    """The sign-in form again, saying when to try next (429; the limiter answers before this
+    blueprint's own hooks, so the language is chosen here)."""
+    g.lang, g.lang_asked = i18n.choose(request)
+    g.page_actor = None
+    error = t("sign_in.too_many", seconds=retry_after)
+    next_url = safe_next(request.values.get("next"))
+    return make_response(render_template("sign_in.html", next=next_url, error=error), 429)
