@@ -26,7 +26,7 @@ from collections.abc import Callable
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded, RequestLimit
 from flask_limiter.util import get_remote_address
-from werkzeug.wrappers import Response as BaseResponse
+from werkzeug.sansio.response import Response as BaseResponse
 
 from tracefood.config import Settings
 from tracefood.errors import PROBLEM_BASE
