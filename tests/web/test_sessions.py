@@ -118,3 +118,12 @@ def test_session__signing_in_again_replaces_the_browser_s_session(app: Flask, wo
     assert signed_in(client) and not signed_in(first)  # the browser's earlier session ended
     client.post("/sign-out", data={"csrf_token": csrf_of(client.get("/"))})
     assert signed_in(elsewhere) and not signed_in(client)  # another browser keeps its own
+
+
+def test_session__long_gone_sessions_are_deleted_at_the_next_sign_in(app: Flask, world: World) -> None:
+    sign_in(app.test_client(), world.tokens["farm-a"])
+    with world.ledger.engine.begin() as conn:
+        conn.execute(update(web_sessions).values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=40)))
+    sign_in(app.test_client(), world.tokens["farm-b"])
+    with world.ledger.engine.connect() as conn:
+        assert conn.execute(select(web_sessions.c.token_id)).scalars().all() == [world.tokens["farm-b"].split("_")[1]]

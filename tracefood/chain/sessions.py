@@ -14,13 +14,15 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import api_tokens, web_sessions
 from tracefood.ledger import db
 
 ID_BYTES = 32
+KEPT = dt.timedelta(days=31)
+"""Sessions seen last longer ago than this (the longest idle limit) are deleted at the next sign-in."""
 TOUCH_EVERY = dt.timedelta(minutes=1)
 """``last_seen_at`` is written at most this often per session: a page view is not a write."""
 
@@ -43,6 +45,7 @@ def start(engine: Engine, token_id: str) -> str:
     session_id = secrets.token_urlsafe(ID_BYTES)
     now = _now()
     with db.write_transaction(engine) as conn:
+        conn.execute(delete(web_sessions).where(web_sessions.c.last_seen_at < now - KEPT))
         conn.execute(
             insert(web_sessions).values(
                 id_hash=_hash(session_id), token_id=token_id, created_at=now, last_seen_at=now, ended_at=None
