@@ -11,6 +11,7 @@ back the same batch is recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,12 +21,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, text, update
 
 from tests.conftest import Database
 from tests.factories import World, build_world, epcis_document, harvest
 from tests.web.conftest import LABEL_MASTER_KEY
+from tests.web.test_pages import sign_in
 from tracefood import schema
+from tracefood.chain.tables import web_sessions
 from tracefood.ledger import Ledger
 from tracefood.ledger import db as ledger_db
 from tracefood.ledger.keys import ensure_key
@@ -134,11 +137,15 @@ def assert_full(response: Any) -> None:
 
 
 def check_refused_then_recorded(app: Flask, world: World, fill: Callable[[], Callable[[], None]]) -> None:
-    client = app.test_client()
+    client, browser = app.test_client(), app.test_client()
     farm, packer = world.bearer("farm-a"), world.bearer("packer")
+    assert sign_in(browser, world.tokens["farm-a"]).status_code == 303
+    with world.ledger.engine.begin() as conn:  # the session is due to be noted as seen
+        conn.execute(update(web_sessions).values(last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
     before = state(client, world.ledger)
     undo = fill()
     try:
+        assert browser.get("/lots").status_code == 200  # a signed-in page is a read: it goes on
         assert_full(client.post("/api/v1/events", json=batch("FULL"), headers=farm))
         assert_full(client.post("/epcis/capture", json=capture_document(world, "CAP"), headers=packer))
         for _ in range(3):  # reads go on, and never answer 500

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracefood.chain.registry import Actor
 from tracefood.chain.tables import api_tokens, web_sessions
 from tracefood.ledger import db
 
+_log = logging.getLogger(__name__)
 ID_BYTES = 32
 KEPT = dt.timedelta(days=31)
 """Sessions seen last longer ago than this (the longest idle limit) are deleted at the next sign-in."""
@@ -74,13 +77,22 @@ def actor(engine: Engine, session_id: str, idle: dt.timedelta) -> Actor | None:
     if row is None:
         return None
     if _naive(now) - _naive(row["last_seen_at"]) >= TOUCH_EVERY:
+        _touch(engine, session_id, now)
+    return Actor(row["role"], row["party_id"], row["label"] or row["id"], row["id"])
+
+
+def _touch(engine: Engine, session_id: str, now: dt.datetime) -> None:
+    """Note that the session was seen. Only the idle limit depends on it, so a write that
+    fails (a full disk, a busy database) is logged and the page is shown all the same."""
+    try:
         with db.write_transaction(engine) as conn:
             conn.execute(
                 update(web_sessions)
                 .where(web_sessions.c.id_hash == _hash(session_id), web_sessions.c.ended_at.is_(None))
                 .values(last_seen_at=now)
             )
-    return Actor(row["role"], row["party_id"], row["label"] or row["id"], row["id"])
+    except SQLAlchemyError as exc:
+        _log.warning("could not note a web session as seen: %s", exc)
 
 
 def end(engine: Engine, session_id: str) -> None:
