@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -34,6 +35,7 @@ PIN_FILE = "trusted-ledger.pub"
 SEEN_TRUST_LISTS_FILE = "trust-lists-seen.json"  # the newest trust list seen per ledger key (no rollback)
 DATABASES = ("sqlite", "postgresql")  # the engines tracefood.ledger.db configures
 MAX_TRUST_LIST_HOURS = MAX_VALIDITY_HOURS  # a revoked key stays trusted offline at most this long
+MAX_IDLE_MINUTES = 60 * 24 * 31  # a month, as long as the cookie itself lives
 
 
 class SettingError(ValueError):
@@ -96,6 +98,25 @@ def _hours(value: Any) -> int:
     if text is None or not text.isdigit() or not 1 <= int(text) <= MAX_TRUST_LIST_HOURS:
         raise SettingError(f"must be a whole number of hours from 1 to {MAX_TRUST_LIST_HOURS}, got {value!r}")
     return int(text)
+
+
+def _minutes(value: Any) -> int:
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
+    if text is None or not text.isdigit() or not 1 <= int(text) <= MAX_IDLE_MINUTES:
+        raise SettingError(f"must be a whole number of minutes from 1 to {MAX_IDLE_MINUTES}, got {value!r}")
+    return int(text)
+
+
+def _rate(value: Any) -> str:
+    # The rate-limit notation of the `limits` library Flask-Limiter counts with.
+    text = _text(value).strip()
+    try:
+        parsed = parse_many(text)
+    except ValueError:
+        parsed = []
+    if not parsed:
+        raise SettingError(f"must be a rate such as '10 per minute' or '5/second;100/hour', got {value!r}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -185,6 +206,28 @@ SETTINGS: tuple[Setting, ...] = (
         f"{MAX_VALIDITY_HOURS} hours, and one older than a list they already saw.",
         _hours,
     ),
+    Setting(
+        "WEB_SESSION_IDLE_MINUTES",
+        "120",
+        "A signed-in browser session ends after this many minutes without a page view (whole "
+        "minutes); signing out or revoking the token ends it at once, on the server.",
+        _minutes,
+    ),
+    Setting(
+        "AUTH_RATE_LIMIT",
+        "10 per minute",
+        "Failed bearer tokens allowed per client address (e.g. '10 per minute', '5/second;50/hour'); "
+        "past it every request with a token answers 429 with Retry-After until the window passes. "
+        "Valid tokens are never counted.",
+        _rate,
+    ),
+    Setting(
+        "SIGN_IN_RATE_LIMIT",
+        "10 per minute",
+        "Failed sign-ins (POST /sign-in) allowed per client address; past it the sign-in form "
+        "answers 429 with Retry-After until the window passes.",
+        _rate,
+    ),
 )
 
 _NAMES = {s.name for s in SETTINGS}
@@ -205,6 +248,9 @@ class Settings:
     label_master_key_file: Path
     trusted_ledger_key: str | None
     trust_list_hours: int
+    web_session_idle_minutes: int
+    auth_rate_limit: str
+    sign_in_rate_limit: str
 
     @property
     def secret_key_file(self) -> Path:

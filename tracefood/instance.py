@@ -13,6 +13,11 @@ rules below are written once:
   created atomically at first use so every worker process of one server signs alike.
 - **Trusted ledger key**: ``--ledger-key``, else ``TRUSTED_LEDGER_KEY`` (text or file), else
   the key pinned by the first ``trust-list fetch``, else this instance's own ledger key.
+- **Private files**: ``TRACEFOOD_HOME`` is made 0700 and what TraceFood writes in it 0600 (the
+  SQLite database is created 0600 by ``ledger.db``, and SQLite gives its -wal and -shm files
+  the database's mode). Building an instance refuses, in one line naming the path and the
+  ``chmod`` to run, a home or SQLite database file that other users can read, as the key
+  loaders refuse key files.
 
 Objects are made lazily and once (the web app shares one instance across request threads).
 This module sits between the front ends (web, cli) and the domain: it imports labels, chain,
@@ -29,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from tracefood.config import Settings
 from tracefood.errors import InvalidParameter, LedgerKeyError, NoteError
@@ -39,6 +45,9 @@ from tracefood.ledger.keys import ensure_key, load_key
 from tracefood.ledger.note import Signer, Verifier
 
 SECRET_BYTES = 32
+SHARED = stat.S_IRWXG | stat.S_IRWXO
+SQLITE_FILES = ("", "-wal", "-shm", "-journal", "-writer")
+"""The SQLite database file and the files SQLite (or the write lock of ``ledger.db``) puts beside it."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class Instance:
         self.settings = settings
         if settings.label_master_key:  # a bad value stops the start, as any bad setting
             load_master(settings.label_master_key, settings.label_master_key_file)
+        check_private(settings)
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._retired: list[Ledger] = []  # replaced while in use: disposed by close()
@@ -65,8 +75,15 @@ class Instance:
 
     # -- the ledger ----------------------------------------------------------------------------
 
+    def private_home(self) -> Path:
+        """TRACEFOOD_HOME, made (mode 0700) if missing: called before anything is written there."""
+        home = self.settings.home
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return home
+
     def new_engine(self) -> Engine:
         """An engine of its own (the caller disposes of it), with this instance's options."""
+        self.private_home()
         return db.make_engine(self.settings.database_url, sqlite_synchronous=self.settings.sqlite_synchronous)
 
     @property
@@ -81,6 +98,7 @@ class Instance:
         return ledger
 
     def _open_ledger(self) -> Ledger:
+        self.private_home()
         key = self.settings.ledger_key_file
         return Ledger.open(
             self.settings.database_url,
@@ -140,6 +158,8 @@ class Instance:
     def secret_key(self) -> str:
         """SECRET_KEY, or the secret kept in ``$TRACEFOOD_HOME/secret.key`` (made if missing)."""
         if self._secret is None:
+            if not self.settings.secret_key:
+                self.private_home()
             self._secret = self.settings.secret_key or ensure_secret(self.settings.secret_key_file)[0]
         return self._secret
 
@@ -168,8 +188,10 @@ class Instance:
     def pin_ledger_key(self, verifier: str) -> Path:
         """Keep the ledger key a first ``trust-list fetch`` saw; later lists must carry it."""
         path = self.settings.pin_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(verifier + "\n")
+        self.private_home()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(verifier + "\n")
         return path
 
     def seen_trust_lists(self) -> SeenLists:
@@ -198,11 +220,13 @@ class Instance:
 
     def ensure_ledger_key(self, origin: str | None = None) -> tuple[Signer, bool]:
         """Load or create the ledger key; (signer, created)."""
+        self.private_home()
         return ensure_key(self.settings.ledger_key_file, origin or self.settings.ledger_origin)
 
     def ensure_other_keys(self) -> list[KeyFile]:
         """Create the label master key and the session secret files the settings do not replace."""
         made = []
+        self.private_home()
         if not self.settings.label_master_key:
             path = self.settings.label_master_key_file
             made.append(KeyFile("label master key", path, ensure_master(path)))
@@ -219,6 +243,30 @@ class Instance:
         for old in [*retired, ledger]:
             if old is not None:
                 old.close()
+
+
+def check_private(settings: Settings) -> None:
+    """Refuse a TRACEFOOD_HOME, or an SQLite database file (and the files beside it), that other
+    users can read or write: the database holds contacts, token hashes and sealed keys."""
+    home = settings.home
+    if home.is_dir() and home.stat().st_mode & SHARED:
+        raise LedgerKeyError(f"{home} (TRACEFOOD_HOME) is open to other users; run `chmod 700 {home}`")
+    for path in sqlite_files(settings.database_url):
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if mode & SHARED:
+            raise LedgerKeyError(f"{path} is readable by other users; run `chmod 600 {path}`")
+
+
+def sqlite_files(url: str) -> list[Path]:
+    """The files of an SQLite database URL (none for PostgreSQL or an in-memory database)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return []
+    database = Path(parsed.database).expanduser()
+    return [database.with_name(database.name + suffix) for suffix in SQLITE_FILES]
 
 
 def ensure_secret(path: Path) -> tuple[str, bool]:

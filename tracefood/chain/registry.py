@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from tracefood import utc
 from tracefood.chain import access
-from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit
+from tracefood.chain.tables import api_tokens, locations, parties, products, registry_audit, web_sessions
 from tracefood.epcis.gs1_keys import check_gln, check_gtin, gln_uri
 from tracefood.epcis.premises import check_premises
 from tracefood.errors import Conflict, Forbidden, IdentifierError, InvalidEntry, NotFound, Unauthorised
@@ -386,14 +386,21 @@ class Registry:
     def revoke_token(self, token_id: str, actor: Actor) -> None:
         if actor.role not in access.MANAGES_REGISTRY:
             raise Forbidden("only an admin can revoke tokens")
+        now = _now()
         with db.write_transaction(self.engine) as conn:
             done = conn.execute(
                 update(api_tokens)
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=_now())
+                .values(revoked_at=now)
             )
             if done.rowcount != 1:
                 raise NotFound(f"no active token {token_id!r}", errors=[{"field": "id", "reason": "unknown"}])
+            # Its browser sessions end with it (chain.sessions), not merely fail the next check.
+            conn.execute(
+                update(web_sessions)
+                .where(web_sessions.c.token_id == token_id, web_sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
             _audit(conn, actor, "token", token_id, "revoke", {"id": token_id}, {"id": token_id, "revoked": True})
 
     def authenticate(self, token: str) -> Actor:
@@ -410,14 +417,6 @@ class Registry:
             raise Unauthorised(
                 "unknown or revoked token", errors=[{"field": "Authorization", "reason": "invalid token"}]
             )
-        return Actor(row["role"], row["party_id"], row["label"] or token_id, token_id)
-
-    def actor_of_token_id(self, token_id: str) -> Actor | None:
-        """The actor of a still-valid token id (HTML sessions keep the id, not the secret)."""
-        with db.read_snapshot(self.engine, single_statement=True) as conn:
-            row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).mappings().first()
-        if row is None or row["revoked_at"] is not None:
-            return None
         return Actor(row["role"], row["party_id"], row["label"] or token_id, token_id)
 
     def tokens(self, party_id: str | None = None) -> builtins.list[dict[str, Any]]:

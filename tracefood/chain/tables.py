@@ -100,6 +100,20 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class WebSession(Base):
+    """A signed-in browser: the cookie carries the raw id, the table only its SHA-256, so a copy
+    of this table signs no one in. Signing out, revoking the token or idling past
+    WEB_SESSION_IDLE_MINUTES ends it for good (``chain.sessions``)."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditRecord(Base):
     """Append-only (triggers): who changed which registry row, when, from what to what."""
 
@@ -326,6 +340,7 @@ locations = cast(Table, Location.__table__)
 products = cast(Table, Product.__table__)
 api_tokens = cast(Table, ApiToken.__table__)
 registry_audit = cast(Table, AuditRecord.__table__)
+web_sessions = cast(Table, WebSession.__table__)
 events = cast(Table, EventRow.__table__)
 lots = cast(Table, Lot.__table__)
 stock = cast(Table, Stock.__table__)

@@ -61,7 +61,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
         if sync not in SQLITE_SYNCHRONOUS:
             raise InvalidParameter("TRACEFOOD_SQLITE_SYNCHRONOUS", f"must be one of {SQLITE_SYNCHRONOUS}")
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database).expanduser())
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine, sync)
         return engine
@@ -71,6 +71,15 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
         # statement, so one request fails (503) and the next ones reconnect.
         return create_engine(parsed, **kwargs)
     raise InvalidParameter("TRACEFOOD_DATABASE_URL", f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file empty with mode 0600 (its folder 0700 if made here) before
+    SQLite opens it: SQLite would make it 0644, and its -wal and -shm files take its mode. The
+    ledger database holds contacts, token hashes and sealed keys."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # no O_TRUNC: a racing worker's file stays
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

@@ -12,7 +12,7 @@ from tracefood import __version__
 from tracefood.config import Settings, load_settings
 from tracefood.errors import InvalidParameter
 from tracefood.instance import Instance
-from tracefood.web import ledger_ext, problems
+from tracefood.web import ledger_ext, limits, problems
 from tracefood.web.api.epcis import epcis
 from tracefood.web.api.events import MAX_BODY, events_api
 from tracefood.web.api.labels import labels_api
@@ -20,6 +20,7 @@ from tracefood.web.api.ledger import api
 from tracefood.web.api.trace import trace_api
 from tracefood.web.pages import inspector as _inspect  # noqa: F401  (adds the label pages to `pages`)
 from tracefood.web.pages import recall as _recall_pages  # noqa: F401  (adds the recall pages to `pages`)
+from tracefood.web.pages import session as session_pages  # (adds sign-in and sign-out to `pages`)
 from tracefood.web.pages.site import pages
 
 MAX_FORM_BYTES = 64 * 1024
@@ -40,6 +41,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     ledger_ext.init_app(app, instance)
     problems.init_app(app)
+    limiter = limits.init_app(app, settings)  # before the blueprints' hooks: a 429 comes first
+    limits.limit_sign_in(limiter, pages, settings.sign_in_rate_limit, page=session_pages.too_many_sign_ins)
     app.register_blueprint(api)
     app.register_blueprint(events_api)
     app.register_blueprint(epcis)

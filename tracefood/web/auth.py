@@ -1,17 +1,25 @@
 """Who is calling: a bearer token on the API, a signed-in session on the HTML pages.
 
 API requests authenticate with ``Authorization: Bearer tf_<id>_<secret>`` only (no cookies, so
-no cross-site request forgery on the API). Pages sign in with the same token once; the session
-keeps the token id, which is re-checked on every request so that a revoked token signs out.
+no cross-site request forgery on the API). Pages sign in with the same token once; the signed
+cookie then carries only a random session id, looked up on the server on every request
+(:mod:`tracefood.chain.sessions`), so signing out, revoking the token or idling past
+``WEB_SESSION_IDLE_MINUTES`` signs out every copy of the cookie.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import g, request, session
 
+from tracefood.chain import sessions
 from tracefood.chain.registry import Actor, Registry
 from tracefood.errors import Forbidden, Unauthorised
-from tracefood.web.ledger_ext import get_ledger
+from tracefood.web.ledger_ext import get_ledger, get_settings
+
+SESSION_KEY = "sid"
+"""The one thing of who is signed in that the cookie holds: the server-side session's id."""
 
 
 def registry() -> Registry:
@@ -49,11 +57,35 @@ def require(*roles: str) -> Actor:
 
 
 def page_actor() -> Actor | None:
-    """The signed-in actor of an HTML page, or None."""
-    token_id = session.get("token_id")
-    if not token_id:
+    """The signed-in actor of an HTML page, or None (and a cookie whose session has ended is
+    cleared)."""
+    session_id = session.get(SESSION_KEY)
+    if not session_id:
         return None
-    actor = registry().actor_of_token_id(str(token_id))
+    idle = dt.timedelta(minutes=get_settings().web_session_idle_minutes)
+    actor = sessions.actor(get_ledger().engine, str(session_id), idle)
     if actor is None:
         session.clear()
     return actor
+
+
+def sign_in(actor: Actor) -> None:
+    """Start a server-side session for ``actor`` in a fresh cookie session (a new CSRF token:
+    nothing chosen before signing in survives it)."""
+    assert actor.token_id is not None
+    engine = get_ledger().engine
+    previous = session.get(SESSION_KEY)
+    if previous:  # this browser's earlier session ends: one browser, one session
+        sessions.end(engine, str(previous))
+    session_id = sessions.start(engine, actor.token_id)
+    session.clear()
+    session[SESSION_KEY] = session_id
+    session.permanent = True
+
+
+def sign_out() -> None:
+    """End the server-side session (every copy of the cookie) and clear this one."""
+    session_id = session.get(SESSION_KEY)
+    if session_id:
+        sessions.end(get_ledger().engine, str(session_id))
+    session.clear()

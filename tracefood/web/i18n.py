@@ -62,6 +62,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "This token is unknown, revoked or mistyped.",
         "fr": "Ce jeton est inconnu, révoqué ou mal saisi.",
     },
+    "sign_in.too_many": {
+        "en": "Too many failed sign-ins from this address: try again in {seconds} seconds.",
+        "fr": f"Trop de connexions refusées depuis cette adresse{NBSP}: réessayez dans {{seconds}}{NBSP}secondes.",
+    },
     "sign_in.needed": {"en": "Sign in to see this page.", "fr": "Connectez-vous pour voir cette page."},
     "flash.signed_in": {"en": "Signed in as {party}.", "fr": "Vous êtes connecté en tant que {party}."},
     "flash.signed_out": {"en": "Signed out.", "fr": "Vous êtes déconnecté."},

@@ -1,9 +1,20 @@
 """One error handler for the whole app: RFC 9457 problem+json under /api and /epcis, HTML
-elsewhere. Every error path goes through :func:`render`, so every error has the same shape."""
+elsewhere. Every error path goes through :func:`render`, so every error has the same shape.
+
+Database errors are mapped here once: a full disk (SQLite's SQLITE_FULL "database or disk is
+full", PostgreSQL's SQLSTATE 53100 disk_full, or ENOSPC/EDQUOT from a file the server writes) is
+a 507 Insufficient Storage that says so, found anywhere in the exception's chain (SQLite rolls
+the whole transaction back on SQLITE_FULL, so what reaches the handler is often the failed
+rollback of a savepoint, raised while handling the real cause). Whatever was being written was
+rolled back with it: nothing is half-written.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, Response, request
@@ -16,6 +27,45 @@ from tracefood.errors import PROBLEM_BASE, TraceFoodError
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 API_PREFIXES = ("/api/", "/epcis")
+DISK_FULL_SQLSTATE = "53100"  # PostgreSQL disk_full
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+STORAGE_FULL = {
+    "type": PROBLEM_BASE + "storage-full",
+    "title": "Insufficient storage",
+    "status": 507,
+    "detail": "the server's storage is full: nothing was written; try again once an operator has freed space",
+}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it was raised from or while handling (each once)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+
+
+def _full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc)
+    if getattr(exc, "sqlstate", None) == DISK_FULL_SQLSTATE:  # psycopg's DiskFull and kin
+        return True
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a full disk (database or file), anywhere in its chain."""
+    return any(_full(e) for e in _chain(exc))
+
+
+def _storage_full_response() -> Response:
+    log.error("storage full: %s %s answered 507", request.method, request.path)
+    return render(STORAGE_FULL | {"instance": request.path})
 
 
 def prefers_json() -> bool:
@@ -50,6 +100,8 @@ def render(problem: dict[str, Any]) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(TraceFoodError)
     def _tracefood(exc: TraceFoodError) -> Response:
+        if exc.status >= 500 and storage_full(exc):
+            return _storage_full_response()
         if exc.status >= 500:
             log.error("%s: %s", exc.slug, exc.detail)
         return render(exc.to_problem(instance=request.path))
@@ -71,6 +123,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(SQLAlchemyError)
     def _database(exc: SQLAlchemyError) -> Response:
+        if storage_full(exc):
+            log.warning("database error", exc_info=exc)
+            return _storage_full_response()
         log.exception("database error")
         text = str(getattr(exc, "orig", exc))
         if "no such table" in text or "does not exist" in text:
@@ -89,6 +144,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if storage_full(exc):
+            log.warning("storage error", exc_info=exc)
+            return _storage_full_response()
         log.exception("unhandled error")
         return render(
             {

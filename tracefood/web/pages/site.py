@@ -8,7 +8,8 @@ zone). Errors come back as JSON pointers, into the readable event (``/items/0/qu
 into the EPCIS event it became (``/quantityList/0/quantity``); :func:`field_of` maps both to
 the form field they are about, so each error is shown next to its input.
 
-Sessions hold only the token id (see :func:`tracefood.web.auth.page_actor`). Every POST here
+Signing in and out is in :mod:`tracefood.web.pages.session`; the cookie holds only a server-side
+session's id (see :func:`tracefood.web.auth.page_actor`). Every POST here
 carries a CSRF token, checked with Flask-WTF's CSRFProtect scoped to this blueprint: the API
 authenticates with bearer tokens and never reads cookies, so it needs no CSRF token.
 """
@@ -47,7 +48,7 @@ from tracefood.chain.capture import EventStore
 from tracefood.chain.lots import list_lots
 from tracefood.chain.registry import Actor, Registry
 from tracefood.epcis import readable
-from tracefood.errors import EventError, TraceFoodError, Unauthorised
+from tracefood.errors import EventError, TraceFoodError
 from tracefood.web import i18n
 from tracefood.web.auth import page_actor, registry
 from tracefood.web.ledger_ext import get_ledger
@@ -216,42 +217,17 @@ def safe_next(value: str | None) -> str:
     return value if not parts.scheme and not parts.netloc else "/"
 
 
-# -- sign in, home -------------------------------------------------------------------------------
+# -- home ----------------------------------------------------------------------------------------
 
 
 @pages.get("/")
 def home() -> str:
     actor: Actor | None = g.page_actor
-    party = _party_name(registry(), actor) if actor else None
+    party = party_name(registry(), actor) if actor else None
     return render_template("home.html", party=party, next="/")
 
 
-@pages.route("/sign-in", methods=["GET", "POST"])
-def sign_in() -> Any:
-    next_url = safe_next(request.values.get("next"))
-    if request.method == "GET":
-        return render_template("sign_in.html", next=next_url, error=None)
-    reg = registry()
-    try:
-        actor = reg.authenticate(request.form.get("token", ""))
-    except Unauthorised:
-        return render_template("sign_in.html", next=next_url, error=t("sign_in.bad")), 422
-    # A new session (and so a new CSRF token) at every sign-in: nothing chosen before it survives.
-    flask_session.clear()
-    flask_session["token_id"] = actor.token_id
-    flask_session.permanent = True
-    flash(t("flash.signed_in", party=_party_name(reg, actor)), "success")
-    return redirect(next_url, 303)
-
-
-@pages.post("/sign-out")
-def sign_out() -> Any:
-    flask_session.clear()
-    flash(t("flash.signed_out"), "success")
-    return redirect(url_for("pages.home"), 303)
-
-
-def _party_name(reg: Registry, actor: Actor) -> str:
+def party_name(reg: Registry, actor: Actor) -> str:
     if actor.party_id is None:
         return actor.label
     try:
