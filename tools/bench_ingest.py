@@ -490,7 +490,7 @@ def bench_engine(engine_name: str, args: argparse.Namespace, workdir: Path, admi
         if not args.no_http:
             _log(f"{engine_name}: HTTP single events for {args.http_seconds:.0f} s")
             home = workdir / f"home-{engine_name}"
-            home.mkdir(exist_ok=True)
+            home.mkdir(mode=0o700, exist_ok=True)
             with served(url, key_file, home) as port:
                 first_unit = math.ceil(args.events / UNIT)
                 out["http"] = measure_http(port, token, first_unit, args.events, args.http_seconds)

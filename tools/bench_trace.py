@@ -705,7 +705,7 @@ def run_size(size: int, samples: int, cache: Path, answers: Sequence[int], repea
     out["wide"] = measure_wide(ledger, starts, repeats)
     out["recall"] = measure_recall(ledger, keys[:50])
     home = cache / f"home-{size}"
-    home.mkdir(exist_ok=True)
+    home.mkdir(mode=0o700, exist_ok=True)
     token = admin_token(ledger)
     client = InProcess(ledger, key, home, token)
     out["epcis_query"] = measure_epcis(client, keys[:100])

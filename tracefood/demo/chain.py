@@ -70,7 +70,7 @@ def _tokens(registry: Registry, home: Path) -> dict[str, str]:
         name = f"{party}:{role}"
         if name not in known:
             known[name], _ = registry.create_token(party, role, OPERATOR, label=f"demo {role}")
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(known, out, indent=2)

@@ -68,7 +68,7 @@ def load_master(value: str | None, path: Path) -> bytes:
 
 def ensure_master(path: Path) -> bool:
     """Create the master key file if absent (mode 0600); True if created."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

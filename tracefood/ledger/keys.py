@@ -16,7 +16,7 @@ def create_key(path: Path, origin: str) -> Signer:
         signer = Signer.generate(origin)
     except NoteError as exc:
         raise LedgerKeyError(f"cannot create a key named {origin!r}: {exc}") from exc
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
