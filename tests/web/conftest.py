@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import Database
@@ -19,12 +20,21 @@ LABEL_MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 
 
 @pytest.fixture
-def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple[FlaskClient, World]]:
-    """(test client, world with a token per party) on a fresh database."""
+def web_world(migrated: Database, key_file: Path) -> Iterator[World]:
+    """The world (a token per party) on a fresh database, for an app built with :func:`make_app`."""
     ledger = Ledger.open(migrated.url, key_file=key_file)
-    world = build_world(ledger, tokens=True)
-    app = create_app(
-        {
+    yield build_world(ledger, tokens=True)
+    ledger.close()
+
+
+@pytest.fixture
+def make_app(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**settings)``: the app on the test's database, with these settings on top of
+    the test defaults (e.g. ``AUTH_RATE_LIMIT="3 per minute"``); closed after the test."""
+    made: list[Flask] = []
+
+    def make(**settings: str) -> Flask:
+        base = {
             "DATABASE_URL": migrated.url,
             "LEDGER_KEY_FILE": str(key_file),
             "SECRET_KEY": "t",
@@ -32,7 +42,15 @@ def served(migrated: Database, key_file: Path, tmp_path: Path) -> Iterator[tuple
             "LABEL_MASTER_KEY": LABEL_MASTER_KEY,
             "PUBLIC_URL": "http://localhost",
         }
-    )
-    yield app.test_client(), world
-    ledger_ext.close(app)
-    ledger.close()
+        made.append(create_app(base | settings))
+        return made[-1]
+
+    yield make
+    for app in made:
+        ledger_ext.close(app)
+
+
+@pytest.fixture
+def served(web_world: World, make_app: Callable[..., Flask]) -> tuple[FlaskClient, World]:
+    """(test client, world with a token per party) on a fresh database."""
+    return make_app().test_client(), web_world

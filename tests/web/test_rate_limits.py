@@ -3,49 +3,30 @@ sign-ins, counted by Flask-Limiter; a good token is never counted, on each engin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import Database
-from tests.factories import World, build_world
-from tests.web.conftest import LABEL_MASTER_KEY
+from tests.factories import World
 from tests.web.test_pages import csrf_of, sign_in
 from tracefood.config import load_settings
 from tracefood.errors import InvalidParameter
-from tracefood.ledger import Ledger
-from tracefood.web import ledger_ext
-from tracefood.web.app import create_app
 
 LIMIT = 3
 BAD = "Bearer tf_0000000000000000_wrongwrongwrongwrongwrong"
 
 
 @pytest.fixture
-def world(migrated: Database, key_file: Path) -> Iterator[World]:
-    ledger = Ledger.open(migrated.url, key_file=key_file)
-    yield build_world(ledger, tokens=True)
-    ledger.close()
+def world(web_world: World) -> World:
+    return web_world
 
 
 @pytest.fixture
-def app(migrated: Database, key_file: Path, tmp_path: Path, world: World) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "DATABASE_URL": migrated.url,
-            "LEDGER_KEY_FILE": str(key_file),
-            "SECRET_KEY": "t",
-            "HOME": str(tmp_path),
-            "LABEL_MASTER_KEY": LABEL_MASTER_KEY,
-            "AUTH_RATE_LIMIT": f"{LIMIT} per minute",
-            "SIGN_IN_RATE_LIMIT": f"{LIMIT} per minute",
-        }
-    )
-    yield app
-    ledger_ext.close(app)
+def app(make_app: Callable[..., Flask], world: World) -> Flask:
+    return make_app(AUTH_RATE_LIMIT=f"{LIMIT} per minute", SIGN_IN_RATE_LIMIT=f"{LIMIT} per minute")
 
 
 def client_at(app: Flask, address: str) -> FlaskClient:

@@ -5,46 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.conftest import Database
-from tests.factories import World, build_world
-from tests.web.conftest import LABEL_MASTER_KEY
+from tests.factories import World
 from tests.web.test_pages import csrf_of, sign_in
 from tracefood.chain.registry import OPERATOR
 from tracefood.chain.tables import web_sessions
-from tracefood.ledger import Ledger
-from tracefood.web import ledger_ext
-from tracefood.web.app import create_app
 
 
 @pytest.fixture
-def world(migrated: Database, key_file: Path) -> Iterator[World]:
-    ledger = Ledger.open(migrated.url, key_file=key_file)
-    yield build_world(ledger, tokens=True)
-    ledger.close()
+def world(web_world: World) -> World:
+    return web_world
 
 
 @pytest.fixture
-def app(migrated: Database, key_file: Path, tmp_path: Path, world: World) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "DATABASE_URL": migrated.url,
-            "LEDGER_KEY_FILE": str(key_file),
-            "SECRET_KEY": "t",
-            "HOME": str(tmp_path),
-            "LABEL_MASTER_KEY": LABEL_MASTER_KEY,
-            "WEB_SESSION_IDLE_MINUTES": "5",
-        }
-    )
-    yield app
-    ledger_ext.close(app)
+def app(make_app: Callable[..., Flask], world: World) -> Flask:
+    return make_app(WEB_SESSION_IDLE_MINUTES="5")
 
 
 def signed_in(client: FlaskClient) -> bool:
