@@ -127,7 +127,8 @@ def test_attack__a_shipment_without_quantity_delivers_no_more_than_was_held(ship
     accepted because the shipment's quantity is unknown. 800 harvested, 5800 on hand."""
     out = _event(bizStep="shipping", quantityList=_qty(None), **_at(shipped, "packhouse"))
     dc = str(shipped.registry.get("location", "dc-ny")["uri"])
-    _attempt(lambda: _capture(shipped, "packer", out | _route(_at(shipped, "packhouse"), dc)))
+    with pytest.raises(InvalidEntry, match="give the quantity shipped"):
+        _capture(shipped, "packer", out | _route(_at(shipped, "packhouse"), dc))
     _attempt(lambda: shipped.record("dist", receive("A1", "5000", at="dc-ny", frm="packhouse", day=7)))
     assert _total(shipped) <= HARVESTED
 
@@ -139,7 +140,8 @@ def test_attack__a_shipment_from_nowhere_takes_stock(shipped: World) -> None:
     distributor receives the 5000."""
     dc = str(shipped.registry.get("location", "dc-ny")["uri"])
     out = _event(bizStep="shipping", quantityList=_qty(5000)) | _route(None, dc)
-    _attempt(lambda: _capture(shipped, "packer", out))
+    with pytest.raises(InvalidEntry, match="from nowhere: name the place"):
+        _capture(shipped, "packer", out)
     _attempt(lambda: shipped.record("dist", receive("A1", "5000", at="dc-ny", frm="packhouse", day=7)))
     assert _total(shipped) <= HARVESTED
 
@@ -153,12 +155,17 @@ def test_attack__a_unit_loaded_without_quantity_carries_no_more_than_was_held(sh
     out = _event(hour=9, bizStep="shipping", epcList=[unit], **_at(shipped, "packhouse"))
     dc = str(shipped.registry.get("location", "dc-ny")["uri"])
     load |= {"bizStep": "packing", **_at(shipped, "packhouse")}
-    _attempt(lambda: _capture(shipped, "packer", load, out | _route(_at(shipped, "packhouse"), dc)))
+    with pytest.raises(InvalidEntry, match=r"loaded on .* without one"):
+        _capture(shipped, "packer", load, out | _route(_at(shipped, "packhouse"), dc))
     _attempt(lambda: shipped.record("dist", receive("A1", "5000", at="dc-ny", frm="packhouse", day=7)))
     assert _total(shipped) <= HARVESTED
 
 
-@pytest.mark.xfail(strict=True, reason="phantom stock: a lenient import ships from a place without stock by any holder")
+@pytest.mark.xfail(
+    strict=True,
+    reason="phantom stock: a lenient import by any holder ships from a place without stock"
+    " (the GDST exports in test_gdst need a first sighting there: the lead decides a bound)",
+)
 def test_attack__a_lenient_import_ships_only_what_is_held_there(shipped: World) -> None:
     """custody.may_take lets a lenient import by a party holding some of a lot (anywhere) take
     nothing where the ledger has none: the packer imports a shipping of 5000 from a place
@@ -166,12 +173,27 @@ def test_attack__a_lenient_import_ships_only_what_is_held_there(shipped: World) 
     dc = str(shipped.registry.get("location", "dc-ny")["uri"])
     here = {"readPoint": {"id": NOWHERE}, "bizLocation": {"id": NOWHERE}}
     out = _event(bizStep="shipping", quantityList=_qty(5000), **here) | _route(here, dc)
-    _attempt(lambda: shipped.store.import_document(epcis_document(out), shipped.actor("packer"), lenient=True))
+    with pytest.raises(InvalidEntry, match="not on hand"):
+        shipped.store.import_document(epcis_document(out), shipped.actor("packer"), lenient=True)
     _attempt(lambda: shipped.record("dist", receive("A1", "5000", at="dc-ny", frm="packhouse", day=7)))
     assert _total(shipped) <= HARVESTED
 
 
 # -- false custody -----------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="any registered party receives a shipment addressed to an unregistered place")
+def test_attack__a_shipment_to_an_unregistered_place_is_not_anyones(world: World) -> None:
+    """farm-a ships 30 to a GLN nobody registered (a customer outside the registry): farm-b
+    captures the receipt there and holds farm-a's lot (trace, EPCIS query, labels). The
+    ledger cannot tell who operates that place; the sender should name the receiving party
+    (destination owning_party) or the place be registered before someone claims it."""
+    world.record("farm-a", harvest("A1", "100"))
+    field_a = _at(world, "field-a")
+    out = _event(bizStep="shipping", quantityList=_qty(30), **field_a) | _route(field_a, NOWHERE)
+    _capture(world, "farm-a", out)
+    here = {"readPoint": {"id": NOWHERE}, "bizLocation": {"id": NOWHERE}}
+    _refused(world, "farm-b", _event(7, bizStep="receiving", quantityList=_qty(30), **here))
 
 
 @pytest.mark.xfail(strict=True, reason="anyone receives a shipment that names no destination, anywhere")
@@ -186,17 +208,25 @@ def test_attack__a_shipment_to_no_one_is_not_anyones(world: World) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True, reason="an error declaration by the sender takes received goods out of the receiver's stock"
+    strict=True,
+    reason="a sender's error declaration takes received goods out of the receiver's stock"
+    " (test_corrections::a_received_shipment_declared_erroneous_is_taken_back wants it: the lead decides)",
 )
 def test_attack__a_sender_does_not_undo_what_its_receiver_received(shipped: World) -> None:
     """farm-a declares its shipping erroneous after the packer received it: the packer's 300
     vanish from its packhouse and farm-a has 800 again, while the packer's receipt stays in
     history. The packer's stock is the packer's to correct (its receipt)."""
     (sent,) = shipped.store.record(ship("A1", "100", day=4, number="BOL-2"), shipped.actor("farm-a"))
-    shipped.record("packer", receive("A1", "100", day=5, number="BOL-2"))
+    (got,) = shipped.record("packer", receive("A1", "100", day=5, number="BOL-2"))
     before = on_hand(shipped, A1)
-    _attempt(lambda: declare_erroneous(shipped, "farm-a", sent.seq))
+    with pytest.raises(InvalidEntry, match="declares its receipt erroneous first"):
+        declare_erroneous(shipped, "farm-a", sent.seq)
     assert on_hand(shipped, A1) == before
+    declare_erroneous(shipped, "packer", got.seq)  # the receiver first, then the sender
+    declare_erroneous(shipped, "farm-a", sent.seq)
+    assert on_hand(shipped, A1) == {_at(shipped, "field-a")["bizLocation"]["id"]: "500",
+                                    _at(shipped, "packhouse")["bizLocation"]["id"]: "300"}  # fmt: skip
+    assert same_after_replay(shipped)
 
 
 @pytest.mark.xfail(
