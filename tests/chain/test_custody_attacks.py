@@ -306,9 +306,6 @@ def test_attack__a_holder_writes_no_history_before_it_held(shipped: World) -> No
     assert shipped.ledger.size() == size
 
 
-@pytest.mark.xfail(
-    strict=True, reason="any recall officer closes another party's recall, which then cannot be withdrawn"
-)
 def test_attack__only_its_issuer_closes_a_recall(shipped: World) -> None:
     """agency issues a recall in error; the distributor's recall officer closes it first, and
     agency's withdrawal is refused (closed): A1 stays recalled with no way to lift it."""
