@@ -307,3 +307,34 @@ def test_attack__only_its_issuer_closes_a_recall(shipped: World) -> None:
     recall_withdrawal.withdraw(shipped.ledger, opened["id"], officer, "the seed lot was mistyped")
     assert lots_view.lot_detail(shipped.ledger.engine, A1)["status"] == "active"
     assert same_after_replay(shipped)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="undoing one's own unpacking puts back into a unit goods that left one's custody"
+)
+def test_attack__an_undone_unpacking_does_not_take_back_what_left(world: World) -> None:
+    """farm-a ships its pallet with its serialised item to farm-b, which unpacks the item and
+    ships it back to farm-a (received: farm-a holds it). farm-b then declares its own
+    unpacking erroneous, which reopens the link, and ships the pallet to the distributor: farm-a's
+    item is in transit from farm-b, and farm-a can no longer act on it."""
+    item, pallet = f"https://id.gs1.org/01/{ROMAINE}/21/ITEM1", sscc_uri(sscc("07540000000000035"))
+    (field_a, field_b) = (_at(world, "field-a"), _at(world, "field-b"))
+    a, b = field_a["bizLocation"]["id"], field_b["bizLocation"]["id"]
+    load = _event(1, 9, type="AggregationEvent", action="ADD", parentID=pallet, childEPCs=[item], bizStep="packing")
+    _capture(world, "farm-a", _event(1, action="ADD", bizStep="commissioning", epcList=[item], **field_a),
+             load | field_a)  # fmt: skip
+    _capture(world, "farm-a", _event(2, bizStep="shipping", epcList=[pallet], **field_a) | _route(field_a, b))
+    _capture(world, "farm-b", _event(3, bizStep="receiving", epcList=[pallet], **field_b))
+    unpack = _event(4, type="AggregationEvent", action="DELETE", parentID=pallet, childEPCs=[item], bizStep="unpacking")
+    (unpacked,) = world.store.capture(epcis_document(unpack | field_b), world.actor("farm-b"))
+    _capture(world, "farm-b", _event(5, bizStep="shipping", epcList=[item], **field_b) | _route(field_b, a))
+    _capture(world, "farm-a", _event(6, bizStep="receiving", epcList=[item], **field_a))
+    _attempt(lambda: declare_erroneous(world, "farm-b", unpacked.seq))
+    dc = str(world.registry.get("location", "dc-ny")["uri"])
+    _attempt(
+        lambda: _capture(
+            world, "farm-b", _event(8, bizStep="shipping", epcList=[pallet], **field_b) | _route(field_b, dc)
+        )
+    )
+    # farm-a still holds its item: it may ship it
+    _capture(world, "farm-a", _event(9, bizStep="shipping", epcList=[item], **field_a) | _route(field_a, dc))
