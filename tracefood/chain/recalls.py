@@ -438,6 +438,8 @@ def close(engine: Engine, recall_id: str, actor: Actor, reason: Any) -> dict[str
         raise _bad("/reason", "required: why the recall is closed (1 to 500 characters)")
     with db.write_transaction(engine) as conn:
         row = _recall_row(conn, recall_id)
+        if row.party_id != actor.party_id:  # closing ends its issuer's right to withdraw it
+            raise Forbidden(f"only {row.party_id}, which issued recall {recall_id}, may close it")
         if row.closed_at is not None:
             raise Conflict(f"recall {recall_id} was closed at {utc.text(row.closed_at)}")
         conn.execute(

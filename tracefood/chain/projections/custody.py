@@ -15,7 +15,8 @@ transformation whose output is known       it): a lot code names one party's lot
 receiving                                  the party a shipment in transit is addressed to (its
                                            location, or an unregistered one), or its holder
 departing, arriving, transporting          a party to a shipment of it in transit (sender,
-                                           addressee, carrier), or its holder
+                                           addressee, carrier), or its holder; with a holding
+                                           disposition (damaged...), its holder only
 any other event (shipping, transforming,   its holder: a party with some of it on hand (where
 destroying, packing, unpacking, any        the event takes stock, at that place); for objects
 observation, a hold)                       whose stock is not counted (logistic units,
@@ -31,7 +32,7 @@ declaration only by the party that recorded the event. Refusals never name the h
 
 from __future__ import annotations
 
-from tracefood.chain.projections.model import IN_TRANSIT, EventContext, LotState, Touched
+from tracefood.chain.projections.model import HOLDING, IN_TRANSIT, EventContext, LotState, Touched
 from tracefood.chain.projections.unit import UnitOfWork
 from tracefood.epcis.events import Facts, Obj
 from tracefood.errors import EventError
@@ -69,7 +70,7 @@ def _names_identity(facts: Facts, obj: Obj) -> bool:
 def _may_act(unit: UnitOfWork, facts: Facts, lot: LotState, party: str) -> bool:
     if facts.biz_step == "receiving" and _addressed(unit, facts, lot, party):
         return True
-    if facts.biz_step in PORT_STEPS:
+    if facts.biz_step in PORT_STEPS and facts.disposition not in HOLDING:  # a hold is a holder's
         moving = [s for s in unit.ships.get(lot.id, []) if s.status == IN_TRANSIT]
         if any(party in (s.from_party, s.to_party, s.carrier) for s in moving):
             return True
@@ -111,3 +112,11 @@ def may_take(unit: UnitOfWork, lot: LotState, location: str, obj: Obj, ctx: Even
     if not unit.quantified(lot):
         return unit.holder(lot) == party
     return ctx.lenient and unit.holds_stock(lot, party)
+
+
+def counted(unit: UnitOfWork, lot: LotState, ctx: EventContext) -> bool:
+    """The ledger counts the lot's stock, and the event is checked (not a replay, not the lot's
+    first event): what it takes must come from a place."""
+    if ctx.party_id is None or not ctx.check_access or (lot.new and lot.first_seq == ctx.seq):
+        return False
+    return unit.quantified(lot)

@@ -125,8 +125,14 @@ def _unpacked(unit: UnitOfWork, facts: Facts, touched: Touched) -> list[tuple[Lo
 def take(unit: UnitOfWork, lot: LotState, location: str | None, obj: Obj, ctx: EventContext, what: str) -> None:
     """Take ``obj.quantity`` of ``lot`` from ``location``: from the recorder's stock there,
     never more than is on hand; where the ledger has none of it, only as the custody rule
-    allows a first sighting (:func:`~.custody.may_take`), which takes nothing."""
-    if obj.quantity is None or location is None:
+    allows a first sighting (:func:`~.custody.may_take`), which takes nothing. A quantity of a
+    lot whose stock the ledger counts is taken from a place: named nowhere, it would leave
+    nothing anywhere (issue 12)."""
+    if obj.quantity is None:
+        return
+    if location is None:
+        if custody.counted(unit, lot, ctx):
+            raise EventError(obj.pointer, f"cannot {what} {lot.key} from nowhere: name the place (bizLocation)")
         return
     if unit.on_hand(lot, location) is None and custody.may_take(unit, lot, location, obj, ctx):
         return
@@ -145,13 +151,15 @@ def commission(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touch
 
 def destroy(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -> None:
     """ObjectEvent DELETE: the quantity leaves stock (no quantity: all the recorder has there,
-    or anywhere if the event names no place); a lot with none left anywhere is destroyed."""
+    or anywhere if the event names no place); a lot with none left anywhere, and none on its
+    way to anyone, is destroyed."""
     for obj, lot in touched:
         if obj.quantity is None:
             unit.take_all(lot, facts.where, ctx.party_id if ctx.check_access else None)
         else:
             take(unit, lot, facts.where, obj, ctx, "destroy")
-        if not unit.has_stock(lot):
+        moving = any(s.status == IN_TRANSIT for s in unit.ships.get(lot.id, []))
+        if not unit.has_stock(lot) and not moving:
             lot.status, lot.dirty = "destroyed", True
 
 
@@ -218,6 +226,9 @@ def ship(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) ->
     origin = facts.source_location or facts.where
     for obj, lot in touched:
         for moving, qty in unit.moving(lot, obj.quantity):
+            if qty is None and custody.counted(unit, moving, ctx):  # it would take nothing
+                inside = "" if moving is lot else f" (loaded on {lot.key} without one)"
+                raise EventError(obj.pointer, f"{moving.key} is counted: give the quantity shipped{inside}")
             piece = Obj(obj.ident, obj.role, qty, obj.uom, obj.pointer)
             take(unit, moving, origin, piece, ctx, "ship")
             shipment = ShipState(
