@@ -102,7 +102,7 @@ def test_custody__only_a_holder_destroys_and_a_whole_destruction_takes_only_its_
 def test_custody__a_hold_is_set_by_a_holder_or_an_inspector_and_lifted_by_who_set_it(shipped: World) -> None:
     failed = {"kind": "inspect", "time": t(4), "location": "packhouse", "result": "non_conformant",
               "items": [{"product": "romaine", "lot": "A1"}]}  # fmt: skip
-    _refused(shipped, "farm-b", failed | {"location": "field-b"}, "not in your custody")
+    _refused(shipped, "farm-b", failed | {"location": "field-b"}, "only an inspector may hold it")
     (held,) = shipped.record("agency", failed)
     assert lots_view.lot_detail(shipped.ledger.engine, A1)["status"] == "on_hold"
     with pytest.raises(Exception, match="only agency"):  # the holder cannot lift the inspector's hold

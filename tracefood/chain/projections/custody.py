@@ -12,16 +12,20 @@ the event                                  who may record it
 creates the object (first sighting)        anyone who records events (it is then theirs)
 ObjectEvent ADD of a known lot, or a       its producer only (the party that first recorded
 transformation whose output is known       it): a lot code names one party's lot
-receiving                                  the party a shipment in transit is addressed to (its
-                                           location, or an unregistered one), or its holder
+receiving                                  the party a shipment in transit is addressed to (by its
+                                           registered location; a shipment to an unregistered
+                                           place or none: its sender only), or its holder (for
+                                           counted lots the receipt needs the shipment anyway)
 departing, arriving, transporting          a party to a shipment of it in transit (sender,
                                            addressee, carrier), or its holder; with a holding
                                            disposition (damaged...), its holder only
 any other event (shipping, transforming,   its holder: a party with some of it on hand (where
 destroying, packing, unpacking, any        the event takes stock, at that place); for objects
-observation, a hold)                       whose stock is not counted (logistic units,
+observation)                               whose stock is not counted (logistic units,
                                            serialised items), its last receiver, else its
                                            producer, and nobody while it is in transit
+a holding disposition (damaged, expired,   an inspector, or the party that holds all of it
+non conformant) on any event               (none of it with others or on its way to them)
 =========================================  ====================================================
 
 Inspectors record inspections of any object and carriers report the objects they carry
@@ -54,6 +58,8 @@ def check(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -
                 raise EventError(
                     obj.pointer, f"{lot.key} is another party's lot: a lot code names one lot; use a new one"
                 )
+        elif facts.disposition in HOLDING and not sole_holder(unit, lot, party):
+            raise EventError(obj.pointer, f"{lot.key} is not all in your custody: only an inspector may hold it")
         elif not _may_act(unit, facts, lot, party):
             if facts.biz_step == "receiving":
                 raise EventError(obj.pointer, f"{lot.key} was not shipped to {facts.where} and is not in your custody")
@@ -85,11 +91,25 @@ def holds(unit: UnitOfWork, lot: LotState, party: str) -> bool:
     return unit.holder(lot) == party
 
 
+def sole_holder(unit: UnitOfWork, lot: LotState, party: str) -> bool:
+    """``party`` holds all of the lot: every quantity on hand is its own and none of it is on
+    its way to another party (a hold is lot-wide: a partial holder does not hold the rest)."""
+    if not holds(unit, lot, party):
+        return False
+    others = any(e.quantity > 0 and e.party_id != party for e in unit.stock_of.get(lot.id, {}).values())
+    away = any(s.status == IN_TRANSIT and s.to_party != party for s in unit.ships.get(lot.id, []))
+    return not others and not away
+
+
 def _addressed(unit: UnitOfWork, facts: Facts, lot: LotState, party: str) -> bool:
     """A shipment of the lot in transit is addressed to where it is received (or to nowhere in
-    particular), and not to another party."""
+    particular) and to the recorder: its location's operator, or, for a shipment to a place
+    nobody registered or to no place, only its own sender (the ledger cannot tell who else
+    may claim it: the place must be registered first)."""
     return any(
-        s.status == IN_TRANSIT and s.to_location in (facts.where, None) and s.to_party in (party, None)
+        s.status == IN_TRANSIT
+        and s.to_location in (facts.where, None)
+        and (s.to_party == party or (s.to_party is None and s.from_party == party))
         for s in unit.ships.get(lot.id, [])
     )
 
