@@ -30,7 +30,8 @@ class UnitOfWork:
         self.by_id: dict[int, LotState] = {}
         self.stock: dict[tuple[int, str], StockEntry] = {}  # (lot, location) -> entry
         self.stock_of: dict[int, dict[str, StockEntry]] = {}  # lot -> location -> the same entries
-        self._holders: dict[int, str | None] = {}  # lot -> its last receiver or producer, as read
+        self._holders: dict[int, str | None] = {}  # lot -> who received it in this unit of work
+        self._received: dict[int, tuple[int, str | None]] = {}  # uncounted lot -> (seq, to_party) last received
         self.ships: dict[int, list[ShipState]] = {}  # lot id -> in-transit shipments
         self.contents: dict[int, list[LinkState]] = {}  # parent id -> active "contains" links
         self.new_links: list[LinkState] = []
@@ -77,6 +78,14 @@ class UnitOfWork:
                 entry = StockEntry(r.quantity, r.party_id, True, False)
                 self.stock[(r.lot_id, r.location)] = entry
                 self.stock_of.setdefault(r.lot_id, {})[r.location] = entry
+            uncounted = [i for i in chunk if i not in self.stock_of]
+            if uncounted:  # who holds a unit whose stock is not counted: its last receiver
+                last = select(shipments.c.lot_id, shipments.c.received_seq, shipments.c.to_party).where(
+                    shipments.c.lot_id.in_(uncounted), shipments.c.status == RECEIVED
+                )
+                for lot_id, seq, party in self.conn.execute(last):
+                    if lot_id not in self._received or seq > self._received[lot_id][0]:
+                        self._received[lot_id] = (seq, party)
             for r in self.conn.execute(
                 select(shipments).where(shipments.c.lot_id.in_(chunk), shipments.c.status == IN_TRANSIT)
             ):
@@ -170,19 +179,10 @@ class UnitOfWork:
             if any(s.to_party is not None for s in moving):
                 return None
             return max(moving, key=lambda s: s.ship_seq).from_party
-        if lot.id not in self._holders:
-            received = [s for s in self.ships.get(lot.id, []) if s.status == RECEIVED and s.received_seq is not None]
-            if received:
-                self._holders[lot.id] = max(received, key=lambda s: s.received_seq or 0).to_party
-            else:
-                last = self.conn.execute(
-                    select(shipments.c.to_party)
-                    .where(shipments.c.lot_id == lot.id, shipments.c.status == RECEIVED)
-                    .order_by(shipments.c.received_seq.desc())
-                    .limit(1)
-                ).first()
-                self._holders[lot.id] = last[0] if last is not None else lot.party_id
-        return self._holders[lot.id]
+        if lot.id in self._holders:
+            return self._holders[lot.id]
+        received = self._received.get(lot.id)
+        return received[1] if received is not None else lot.party_id
 
     def received_by(self, lot: LotState, party: str | None) -> None:
         """``party`` received the lot: it holds it now (for :meth:`holder`)."""
