@@ -70,7 +70,10 @@ def test_corrections__a_receipt_declared_erroneous_puts_the_goods_back_in_transi
 def test_corrections__a_received_shipment_declared_erroneous_is_taken_back(world: World) -> None:
     world.record("farm-a", harvest())
     (shipped,) = world.record("farm-a", ship(qty="60"))
-    world.record("packer", receive(qty="60"))
+    (received,) = world.record("packer", receive(qty="60"))
+    with pytest.raises(InvalidEntry, match="declares its receipt erroneous first"):  # issue 12
+        declare_erroneous(world, "farm-a", shipped.seq)
+    declare_erroneous(world, "packer", received.seq)  # the receiver's stock is the receiver's
     declare_erroneous(world, "farm-a", shipped.seq)
     assert on_hand(world) == {FIELD_A: "100"} and statuses(world) == ["corrected"]
     forward = trace.trace(world.ledger.engine, ROMAINE, "forward")

@@ -195,11 +195,6 @@ def test_attack__a_shipment_to_no_one_is_not_anyones(world: World) -> None:
     _refused(world, "farm-b", _event(7, bizStep="receiving", quantityList=_qty(30), **_at(world, "field-b")))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sender's error declaration takes received goods out of the receiver's stock"
-    " (test_corrections::a_received_shipment_declared_erroneous_is_taken_back wants it: the lead decides)",
-)
 def test_attack__a_sender_does_not_undo_what_its_receiver_received(shipped: World) -> None:
     """farm-a declares its shipping erroneous after the packer received it: the packer's 300
     vanish from its packhouse and farm-a has 800 again, while the packer's receipt stays in

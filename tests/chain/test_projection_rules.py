@@ -22,7 +22,7 @@ from tracefood.chain.capture import EventStore
 from tracefood.chain.export import export_document
 from tracefood.chain.rebuild import rebuild
 from tracefood.chain.registry import Actor
-from tracefood.chain.tables import PROJECTION_TABLES, events, locations, lots, products, recall_lots
+from tracefood.chain.tables import PROJECTION_TABLES, events, locations, lots, products, recall_lots, shipments
 from tracefood.epcis.readable import KINDS
 from tracefood.ledger import Ledger
 
@@ -95,8 +95,20 @@ def build_chain(ledger: Ledger) -> None:
         of_kind = [(seq, party) for k, seq, party in rows if k == kind]
         assert of_kind, kind
         chosen.update([of_kind[0], of_kind[-1]])
+    party_of = {seq: party for _, seq, party in rows}
+    done: set[int] = set()
     for seq, party in sorted(chosen.items()):
-        declare(store, Actor(roles[party], party, "test"), seq)
+        with ledger.engine.connect() as conn:  # a receipt by another party is declared first (issue 12)
+            receipts = conn.execute(
+                select(shipments.c.received_seq).where(
+                    shipments.c.ship_seq == seq, shipments.c.received_seq.is_not(None)
+                )
+            ).scalars()
+            first = sorted({r for r in receipts if party_of[r] != party} - done)
+        for receipt in [*first, seq]:
+            if receipt not in done:
+                declare(store, Actor(roles[party_of[receipt]], party_of[receipt], "test"), receipt)
+                done.add(receipt)
     officer = Actor("recall_officer", next(p for p, r in roles.items() if r == "inspector"), "test")
     recall = {"seeds": {"lots": [seed]}, "class": "I", "reason": "Listeria monocytogenes"}
     recalls.issue(ledger, recall, officer, now=dt.datetime(2025, 3, 2, tzinfo=dt.UTC))

@@ -23,6 +23,7 @@ from tracefood.chain.projections.model import (
 from tracefood.chain.projections.unit import UnitOfWork
 from tracefood.chain.tables import events, lot_events, lot_links, shipments, stock_moves
 from tracefood.epcis.events import Facts
+from tracefood.errors import EventError
 
 
 def undo(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> None:
@@ -50,7 +51,7 @@ def undo(unit: UnitOfWork, facts: Facts, ctx: EventContext) -> None:
             if gone is not None and gone.status == "destroyed":
                 gone.status, gone.dirty = _status_without(unit, gone, original), True
     elif facts.biz_step in ("shipping", "receiving"):
-        _undo_shipments(unit, original, facts.biz_step)
+        _undo_shipments(unit, original, facts.biz_step, ctx)
     if facts.disposition in HOLDING and facts.action != "DELETE":
         _lift(unit, facts, original)
 
@@ -79,10 +80,20 @@ def _undo_aggregation(unit: UnitOfWork, facts: Facts, ctx: EventContext, origina
             _reopen(unit, parent, original)
 
 
-def _undo_shipments(unit: UnitOfWork, original: int, step: str) -> None:
+def _undo_shipments(unit: UnitOfWork, original: int, step: str, ctx: EventContext) -> None:
     """A shipment is corrected (what was received of it taken back); a receipt puts its
-    shipments back in transit."""
-    for shipment in _shipments_of(unit, original, step):
+    shipments back in transit. What another party received is its own to correct: it declares
+    its receipt erroneous first (a replay applies what was recorded)."""
+    found = _shipments_of(unit, original, step)
+    if step == "shipping" and ctx.check_access and ctx.party_id is not None:
+        for shipment in found:
+            if shipment.status == RECEIVED and shipment.to_party not in (None, ctx.party_id):
+                raise EventError(
+                    "/errorDeclaration",
+                    f"{unit.by_id[shipment.lot_id].key} was received by another party: "
+                    "it declares its receipt erroneous first",
+                )
+    for shipment in found:
         if step == "shipping":
             if shipment.status == RECEIVED and shipment.to_location and shipment.quantity is not None:
                 unit.take_back(unit.by_id[shipment.lot_id], shipment.to_location, shipment.quantity)
