@@ -22,7 +22,7 @@ from tests.cli.test_cli import run
 from tests.conftest import Database
 from tests.factories import World, harvest, receive, ship
 from tests.labelkit import ROMAINE
-from tests.web.conftest import LABEL_MASTER_KEY, served  # noqa: F401 (the fixture, used by name)
+from tests.web.conftest import LABEL_MASTER_KEY, make_app, served, web_world  # noqa: F401 (fixtures, used by name)
 from tracefood.chain.registry import OPERATOR
 from tracefood.epcis.gs1_keys import lot_uri
 from tracefood.labels import db_trust, ledger_audit, ledgered

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from tests.factories import World, build_world, harvest
 from tests.labelkit import issue
-from tests.web.conftest import served
+from tests.web.conftest import make_app, served, web_world  # noqa: F401 (fixtures, used by name)
 from tracefood import utc
 from tracefood.chain.registry import OPERATOR
 from tracefood.config import load_settings
