@@ -19,15 +19,6 @@ ROMAINE = gtin("0754000100011")
 A1 = lot_uri(ROMAINE, "A1")
 
 
-@pytest.fixture
-def shipped(world: World) -> World:
-    """farm-a harvested 800 of A1 and shipped 300 of it to the packer, who received it."""
-    world.record("farm-a", harvest("A1", "800"))
-    world.record("farm-a", ship("A1", "300"))
-    world.record("packer", receive("A1", "300"))
-    return world
-
-
 def _at(world: World, location: str) -> str:
     return str(world.registry.get("location", location)["uri"])
 

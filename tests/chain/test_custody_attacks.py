@@ -30,15 +30,6 @@ NOWHERE = gln_uri(gln("754000000999"))  # a valid GLN nobody registered
 HARVESTED = Decimal(800)
 
 
-@pytest.fixture
-def shipped(world: World) -> World:
-    """farm-a harvested 800 of A1 and shipped 300 of it to the packer, who received it."""
-    world.record("farm-a", harvest("A1", "800"))
-    world.record("farm-a", ship("A1", "300"))
-    world.record("packer", receive("A1", "300"))
-    return world
-
-
 def _at(world: World, name: str) -> dict[str, str]:
     uri = str(world.registry.get("location", name)["uri"])
     return {"readPoint": {"id": uri}, "bizLocation": {"id": uri}}

@@ -51,7 +51,7 @@ def check(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -
     if party is None or not ctx.check_access or ctx.inspector or ctx.carrier_role or ctx.recall:
         return
     for obj, lot in touched:
-        if lot.new and lot.first_seq == ctx.seq:
+        if _first_seen_here(lot, ctx):
             continue  # created by this very event: the recorder's
         if _names_identity(facts, obj):
             if lot.party_id != party:
@@ -64,6 +64,11 @@ def check(unit: UnitOfWork, facts: Facts, ctx: EventContext, touched: Touched) -
             if facts.biz_step == "receiving":
                 raise EventError(obj.pointer, f"{lot.key} was not shipped to {facts.where} and is not in your custody")
             raise EventError(obj.pointer, f"{lot.key} is not in your custody{_where(facts)}")
+
+
+def _first_seen_here(lot: LotState, ctx: EventContext) -> bool:
+    """The event being applied created the lot (its first sighting): it is the recorder's."""
+    return lot.new and lot.first_seq == ctx.seq
 
 
 def _names_identity(facts: Facts, obj: Obj) -> bool:
@@ -127,7 +132,7 @@ def may_take(unit: UnitOfWork, lot: LotState, location: str, obj: Obj, ctx: Even
         return False
     if party is None or not ctx.check_access:
         return True
-    if lot.new and lot.first_seq == ctx.seq:
+    if _first_seen_here(lot, ctx):
         return True
     if not unit.quantified(lot):
         return unit.holder(lot) == party
@@ -137,6 +142,6 @@ def may_take(unit: UnitOfWork, lot: LotState, location: str, obj: Obj, ctx: Even
 def counted(unit: UnitOfWork, lot: LotState, ctx: EventContext) -> bool:
     """The ledger counts the lot's stock, and the event is checked (not a replay, not the lot's
     first event): what it takes must come from a place."""
-    if ctx.party_id is None or not ctx.check_access or (lot.new and lot.first_seq == ctx.seq):
+    if ctx.party_id is None or not ctx.check_access or (_first_seen_here(lot, ctx)):
         return False
     return unit.quantified(lot)
